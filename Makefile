@@ -1,0 +1,102 @@
+# fastres: build libfastres.so, run its tests and benchmarks.
+#
+# User CFLAGS/LDFLAGS are appended to, never replaced by, the project's own
+# flags (FR_CFLAGS/FR_LDFLAGS), as libbpf's Makefile does.
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib/fastres
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+
+BUILD   ?= build
+# Sanitizer build: `make SAN=1` puts everything under build-san/.
+ifeq ($(SAN),1)
+BUILD   := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+CARES_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcares 2>/dev/null)
+CARES_LIBDIR := $(shell $(PKG_CONFIG) --variable=libdir libcares 2>/dev/null)
+CARES_A      := $(if $(CARES_LIBDIR),$(CARES_LIBDIR)/libcares.a,/usr/lib/x86_64-linux-gnu/libcares.a)
+CRIT_CFLAGS  := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+CRIT_LIBS    := $(or $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null),-lcriterion)
+
+FR_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
+	-Wall -Wextra -Wshadow -Wno-unused-parameter -O2 -g -Ipreload $(CARES_CFLAGS) \
+	-MMD -MP $(SAN_FLAGS)
+FR_LDFLAGS := -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--no-undefined $(SAN_FLAGS)
+
+LIB_SRCS  := $(sort $(wildcard preload/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+SHIM_OBJ  := $(BUILD)/shim.o
+SO        := $(BUILD)/libfastres.so
+
+TEST_SRCS := $(sort $(wildcard test/test_*.c))
+TEST_BINS := $(TEST_SRCS:test/%.c=$(BUILD)/test/%)
+# Helper programs for the lab (fault upstream, differential harness, ...).
+TOOL_SRCS := $(sort $(wildcard test/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:test/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all check check-fast check-san deps demo bench clean install uninstall
+
+all: libfastres.so
+
+# The library at the top of the tree is what README's commands use.
+libfastres.so: $(SO)
+	cp $< $@
+
+$(SO): $(SHIM_OBJ) $(LIB_OBJS) preload/fastres.map
+	$(CC) -shared -o $@ $(SHIM_OBJ) $(LIB_OBJS) $(CARES_A) \
+		-Wl,--version-script=preload/fastres.map $(FR_LDFLAGS) $(LDFLAGS) -ldl -lpthread
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FR_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Unit tests link the modules directly (not through the preload), so a test
+# can call fr_* functions and inject a fake clock.
+$(BUILD)/test/%: test/%.c $(LIB_OBJS) test/lab_lib.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FR_CFLAGS) $(CRIT_CFLAGS) $(CFLAGS) -Itest -o $@ $< $(wildcard test/lab_lib.c) $(LIB_OBJS) \
+		$(CARES_A) $(CRIT_LIBS) $(SAN_FLAGS) $(LDFLAGS) -ldl -lpthread
+
+$(BUILD)/tools/%: test/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FR_CFLAGS) $(CFLAGS) -Itest -o $@ $< $(SAN_FLAGS) $(LDFLAGS) -ldl -lpthread -lresolv
+
+deps:
+	@scripts/deps.sh
+
+# check: dependencies, build, every test, then the same again under ASan/UBSan.
+check: deps
+	$(MAKE) check-fast
+	$(MAKE) check-san
+
+check-fast: $(SO) libfastres.so $(TEST_BINS) $(TOOL_BINS)
+	BUILD=$(BUILD) test/run-all.sh
+
+check-san:
+	$(MAKE) SAN=1 check-fast
+
+demo: deps libfastres.so $(TOOL_BINS)
+	BUILD=$(BUILD) test/lab.sh scripts/demo.sh
+
+bench: deps libfastres.so $(TOOL_BINS)
+	BUILD=$(BUILD) QUICK=$(QUICK) test/lab.sh bench/run.sh
+
+clean:
+	rm -rf build build-san libfastres.so
+
+# DEPLOY-BEGIN (install/uninstall targets)
+install: libfastres.so
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0755 libfastres.so $(DESTDIR)$(LIBDIR)/libfastres.so
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libfastres.so
+# DEPLOY-END
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

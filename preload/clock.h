@@ -1,0 +1,16 @@
+/* fastres: the one place time is read.
+ *
+ * Everything that ages (cache entries, config re-read checks) reads time
+ * through fr_clock_now_ms() so tests can move time without sleeping. */
+#ifndef FR_CLOCK_H
+#define FR_CLOCK_H
+#include <stdint.h>
+
+/* Milliseconds on CLOCK_MONOTONIC, or the fake time when one is set. */
+uint64_t fr_clock_now_ms(void);
+/* Tests only: freeze time at ms (0 returns to the real clock). */
+void fr_clock_set_fake(uint64_t ms);
+/* Tests only: move the fake clock forward. */
+void fr_clock_advance(uint64_t ms);
+
+#endif

@@ -1,0 +1,123 @@
+/* fastres: reading DNS messages in wire form.
+ *
+ * c-ares 1.18 parses only whole replies of one kind (ares_parse_a_reply
+ * and friends, each allocating a hostent); it has no record iterator
+ * (ares_dns_record_t arrived in 1.22). fastres needs to walk any reply
+ * without allocating (validation, TTLs for the cache, A/AAAA extraction on
+ * the cache-hit path), so this module is hand-written. */
+#ifndef FR_MSG_H
+#define FR_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+/* RFC 1035 4.2.1: UDP messages without EDNS are at most 512 octets. */
+#define FR_MSG_UDP_MAX 512
+/* RFC 1035 2.3.4: names are at most 255 octets on the wire, i.e. 253
+ * characters in text form without the trailing dot. */
+#define FR_MSG_NAME_MAX 255
+/* Largest reply fastres keeps (TCP replies can reach 65535). */
+#define FR_MSG_MAX 65535
+
+#define FR_T_A 1
+#define FR_T_NS 2
+#define FR_T_CNAME 5
+#define FR_T_SOA 6
+#define FR_T_PTR 12
+#define FR_T_MX 15
+#define FR_T_TXT 16
+#define FR_T_AAAA 28
+#define FR_T_SRV 33
+#define FR_T_OPT 41
+#define FR_C_IN 1
+
+#define FR_RCODE_NOERROR 0
+#define FR_RCODE_FORMERR 1
+#define FR_RCODE_SERVFAIL 2
+#define FR_RCODE_NXDOMAIN 3
+#define FR_RCODE_NOTIMP 4
+#define FR_RCODE_REFUSED 5
+
+struct fr_msg_hdr {
+    uint16_t id;
+    uint16_t flags;   /* QR|Opcode|AA|TC|RD|RA|Z|AD|CD|RCODE as on the wire */
+    uint16_t qdcount, ancount, nscount, arcount;
+};
+
+#define FR_MSG_TC(h) (((h)->flags >> 9) & 1)
+#define FR_MSG_RCODE(h) ((h)->flags & 0xf)
+
+enum fr_msg_section { FR_SEC_QUESTION, FR_SEC_ANSWER, FR_SEC_AUTHORITY, FR_SEC_ADDITIONAL };
+
+/* One resource record as found in a message; offsets point into msg. */
+struct fr_msg_rr {
+    enum fr_msg_section section;
+    size_t name_off;     /* owner name (possibly compressed) */
+    uint16_t type, rclass;
+    uint32_t ttl;
+    uint16_t rdlen;
+    size_t rdata_off;
+};
+
+/* Iterator over all records of a message, in wire order. */
+struct fr_msg_iter {
+    const uint8_t *msg;
+    size_t len;
+    struct fr_msg_hdr hdr;
+    size_t off;
+    enum fr_msg_section section;
+    unsigned left;       /* records left in the current section */
+};
+
+/* FR_OK and *h filled when len holds a header. */
+enum fr_status fr_msg_header(const uint8_t *msg, size_t len, struct fr_msg_hdr *h);
+
+/* Start iterating; FR_FAIL on a message too short for its header. */
+enum fr_status fr_msg_iter_init(struct fr_msg_iter *it, const uint8_t *msg, size_t len);
+/* FR_OK with *rr filled; FR_NOTFOUND at the end; FR_FAIL on a malformed
+ * record (the message must then be treated as garbage). Question entries
+ * come back with ttl 0 and rdlen 0. */
+enum fr_status fr_msg_iter_next(struct fr_msg_iter *it, struct fr_msg_rr *rr);
+
+/* Walk every record: FR_OK when the message is well formed as a whole
+ * (names, lengths, counts; nothing after the last record is required). */
+enum fr_status fr_msg_validate(const uint8_t *msg, size_t len);
+
+/* Skip a (possibly compressed) name at off; FR_OK with *next set to the
+ * offset after it. Loops and out-of-range pointers give FR_FAIL. */
+enum fr_status fr_msg_name_skip(const uint8_t *msg, size_t len, size_t off, size_t *next);
+/* Expand the name at off into text form without trailing dot ("" for the
+ * root), escaping like dn_expand does. */
+enum fr_status fr_msg_name_text(const uint8_t *msg, size_t len, size_t off, char *out, size_t outsz);
+/* 1 when the two wire names (in messages a and b, possibly the same) are
+ * equal ignoring ASCII case, 0 when not, -1 when malformed. */
+int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
+                   const uint8_t *b, size_t blen, size_t boff);
+
+/* How long a reply may be cached, in seconds, following RFC 2308:
+ * positive answers live for the smallest TTL in the answer section;
+ * NXDOMAIN and NODATA for min(SOA TTL, SOA MINIMUM) of the SOA in the
+ * authority section. FR_OK with *ttl and *negative set; FR_FAIL when the
+ * reply must not be cached (SERVFAIL or other rcodes, TC set, malformed,
+ * or a negative reply without SOA). */
+enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative);
+
+/* Addresses of the asked type that answer qname (in the message's own
+ * question), following the CNAME chain the way glibc's getanswer_r does:
+ * records whose owner is the current name are taken in order, a CNAME
+ * moves the current name to its target. */
+#define FR_MSG_ADDRS_MAX 64  /* more than fit in a 512-octet reply (A: 16 octets each) */
+struct fr_msg_addrs {
+    int family;                 /* AF_INET or AF_INET6 */
+    unsigned n;
+    unsigned char addr[FR_MSG_ADDRS_MAX][16];
+    uint32_t min_ttl;
+    char canon[FR_MSG_NAME_MAX + 1];  /* owner of the address records, text form */
+};
+/* FR_OK with at least one address; FR_NODATA for NOERROR without any;
+ * FR_NOTFOUND for NXDOMAIN; FR_FAIL for malformed or another rcode. */
+enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, struct fr_msg_addrs *out);
+
+#endif

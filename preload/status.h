@@ -1,0 +1,23 @@
+/* fastres: internal status codes.
+ *
+ * Modules under preload/ report outcomes with these codes only; shim.c is
+ * the one place that turns them into EAI_* / h_errno / errno, so the
+ * mapping to glibc's error conventions lives in a single table. */
+#ifndef FR_STATUS_H
+#define FR_STATUS_H
+
+enum fr_status {
+    FR_OK = 0,
+    FR_NOTFOUND,   /* name does not exist (NXDOMAIN, or not in hosts file) */
+    FR_NODATA,     /* name exists, no record of the asked type */
+    FR_AGAIN,      /* no server gave a usable answer before the deadline / SERVFAIL */
+    FR_FAIL,       /* permanent failure (REFUSED/FORMERR everywhere, NO_RECOVERY) */
+    FR_NOMEM,      /* allocation failed */
+    FR_RANGE,      /* caller's buffer too small (ERANGE for _r functions) */
+    FR_BADNAME,    /* name that DNS cannot carry (too long, empty label) */
+    FR_PUNT,       /* fastres cannot answer exactly as glibc would: call libc */
+};
+
+const char *fr_status_str(enum fr_status st);
+
+#endif
