@@ -1,0 +1,355 @@
+/* fastres: reading DNS messages in wire form (see msg.h for why this is
+ * hand-written rather than taken from c-ares 1.18). */
+#include "msg.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* RFC 1035 4.1.4: a compression pointer has the top two bits set. A name
+ * of at most 255 octets has at most 127 labels, so a chain that follows
+ * more pointers than that is a loop. */
+#define MSG_MAX_POINTERS 128
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+enum fr_status fr_msg_header(const uint8_t *msg, size_t len, struct fr_msg_hdr *h)
+{
+    if (!msg || len < 12)
+        return FR_FAIL;
+    h->id = get16(msg);
+    h->flags = get16(msg + 2);
+    h->qdcount = get16(msg + 4);
+    h->ancount = get16(msg + 6);
+    h->nscount = get16(msg + 8);
+    h->arcount = get16(msg + 10);
+    return FR_OK;
+}
+
+enum fr_status fr_msg_name_skip(const uint8_t *msg, size_t len, size_t off, size_t *next)
+{
+    size_t total = 0;
+    while (off < len) {
+        uint8_t l = msg[off];
+        if ((l & 0xc0) == 0xc0) {
+            if (off + 2 > len)
+                return FR_FAIL;
+            *next = off + 2;
+            return FR_OK;
+        }
+        if (l & 0xc0)           /* 0x40/0x80: extended label types, obsolete */
+            return FR_FAIL;
+        total += (size_t)l + 1;
+        if (total > FR_MSG_NAME_MAX)
+            return FR_FAIL;
+        if (l == 0) {
+            *next = off + 1;
+            return FR_OK;
+        }
+        off += (size_t)l + 1;
+    }
+    return FR_FAIL;
+}
+
+/* Follow pointers to the next real label of a name. Returns the offset of
+ * a length octet, or (size_t)-1 on a malformed name. */
+static size_t label_at(const uint8_t *msg, size_t len, size_t off, unsigned *hops)
+{
+    while (off < len && (msg[off] & 0xc0) == 0xc0) {
+        if (off + 2 > len || ++*hops > MSG_MAX_POINTERS)
+            return (size_t)-1;
+        off = (size_t)(get16(msg + off) & 0x3fff);
+    }
+    if (off >= len || (msg[off] & 0xc0) || off + 1 + msg[off] > len)
+        return (size_t)-1;
+    return off;
+}
+
+enum fr_status fr_msg_name_text(const uint8_t *msg, size_t len, size_t off, char *out, size_t outsz)
+{
+    unsigned hops = 0;
+    size_t o = 0, wire = 0;
+    for (;;) {
+        off = label_at(msg, len, off, &hops);
+        if (off == (size_t)-1)
+            return FR_FAIL;
+        uint8_t l = msg[off];
+        wire += (size_t)l + 1;
+        if (wire > FR_MSG_NAME_MAX)
+            return FR_FAIL;
+        if (l == 0)
+            break;
+        if (o && o + 1 < outsz)
+            out[o++] = '.';
+        for (size_t i = 1; i <= l; i++) {
+            unsigned char c = msg[off + i];
+            char esc[5];
+            size_t n;
+            /* Same escaping as dn_expand (ns_name_ntop): special characters
+             * get a backslash, non-printables become \DDD. */
+            if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' ||
+                c == '@' || c == '$') {
+                esc[0] = '\\';
+                esc[1] = (char)c;
+                n = 2;
+            } else if (c <= 0x20 || c >= 0x7f) {
+                snprintf(esc, sizeof esc, "\\%03u", c);
+                n = 4;
+            } else {
+                esc[0] = (char)c;
+                n = 1;
+            }
+            if (o + n >= outsz)
+                return FR_FAIL;
+            memcpy(out + o, esc, n);
+            o += n;
+        }
+        off += (size_t)l + 1;
+    }
+    if (o >= outsz)
+        return FR_FAIL;
+    out[o] = '\0';
+    return FR_OK;
+}
+
+static uint8_t lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
+                   const uint8_t *b, size_t blen, size_t boff)
+{
+    unsigned ha = 0, hb = 0;
+    for (;;) {
+        aoff = label_at(a, alen, aoff, &ha);
+        boff = label_at(b, blen, boff, &hb);
+        if (aoff == (size_t)-1 || boff == (size_t)-1)
+            return -1;
+        uint8_t la = a[aoff], lb = b[boff];
+        if (la != lb)
+            return 0;
+        if (la == 0)
+            return 1;
+        for (unsigned i = 1; i <= la; i++)
+            if (lower(a[aoff + i]) != lower(b[boff + i]))
+                return 0;
+        aoff += (size_t)la + 1;
+        boff += (size_t)lb + 1;
+    }
+}
+
+enum fr_status fr_msg_iter_init(struct fr_msg_iter *it, const uint8_t *msg, size_t len)
+{
+    if (fr_msg_header(msg, len, &it->hdr) != FR_OK)
+        return FR_FAIL;
+    it->msg = msg;
+    it->len = len;
+    it->off = 12;
+    it->section = FR_SEC_QUESTION;
+    it->left = it->hdr.qdcount;
+    return FR_OK;
+}
+
+enum fr_status fr_msg_iter_next(struct fr_msg_iter *it, struct fr_msg_rr *rr)
+{
+    while (it->left == 0) {
+        if (it->section == FR_SEC_ADDITIONAL)
+            return FR_NOTFOUND;
+        it->section++;
+        it->left = it->section == FR_SEC_ANSWER      ? it->hdr.ancount
+                   : it->section == FR_SEC_AUTHORITY ? it->hdr.nscount
+                                                     : it->hdr.arcount;
+    }
+    size_t p;
+    if (fr_msg_name_skip(it->msg, it->len, it->off, &p) != FR_OK)
+        return FR_FAIL;
+    struct fr_msg_rr r = { .section = it->section, .name_off = it->off };
+    if (p + 4 > it->len)
+        return FR_FAIL;
+    r.type = get16(it->msg + p);
+    r.rclass = get16(it->msg + p + 2);
+    p += 4;
+    if (it->section != FR_SEC_QUESTION) {
+        if (p + 6 > it->len)
+            return FR_FAIL;
+        r.ttl = get32(it->msg + p);
+        r.rdlen = get16(it->msg + p + 4);
+        p += 6;
+        if (p + r.rdlen > it->len)
+            return FR_FAIL;
+        r.rdata_off = p;
+        p += r.rdlen;
+    }
+    it->off = p;
+    it->left--;
+    *rr = r;
+    return FR_OK;
+}
+
+/* Record types whose rdata starts with (or is) a domain name that may be
+ * compressed; such names must be well formed for the message to count. */
+static enum fr_status rdata_check(const uint8_t *msg, size_t len, const struct fr_msg_rr *rr)
+{
+    size_t end = rr->rdata_off + rr->rdlen, next;
+    switch (rr->type) {
+    case FR_T_A:
+        return rr->rdlen == 4 ? FR_OK : FR_FAIL;
+    case FR_T_AAAA:
+        return rr->rdlen == 16 ? FR_OK : FR_FAIL;
+    case FR_T_CNAME:
+    case FR_T_NS:
+    case FR_T_PTR:
+        if (fr_msg_name_skip(msg, len, rr->rdata_off, &next) != FR_OK || next != end)
+            return FR_FAIL;
+        return FR_OK;
+    case FR_T_MX:
+        if (rr->rdlen < 3 || fr_msg_name_skip(msg, len, rr->rdata_off + 2, &next) != FR_OK ||
+            next != end)
+            return FR_FAIL;
+        return FR_OK;
+    case FR_T_SOA: {
+        size_t p;
+        if (fr_msg_name_skip(msg, len, rr->rdata_off, &p) != FR_OK ||
+            fr_msg_name_skip(msg, len, p, &next) != FR_OK || next + 20 != end)
+            return FR_FAIL;
+        return FR_OK;
+    }
+    default:
+        return FR_OK;
+    }
+}
+
+enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
+{
+    struct fr_msg_iter it;
+    struct fr_msg_rr rr;
+    enum fr_status st;
+    if (fr_msg_iter_init(&it, msg, len) != FR_OK)
+        return FR_FAIL;
+    while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
+        if (rr.section != FR_SEC_QUESTION && rdata_check(msg, len, &rr) != FR_OK)
+            return FR_FAIL;
+        /* Names are validated as part of the walk; also make sure each
+         * owner name can be expanded (pointers may not loop). */
+        char tmp[FR_MSG_NAME_MAX * 4 + 1];
+        if (fr_msg_name_text(msg, len, rr.name_off, tmp, sizeof tmp) != FR_OK)
+            return FR_FAIL;
+    }
+    return st == FR_NOTFOUND ? FR_OK : FR_FAIL;
+}
+
+enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative)
+{
+    struct fr_msg_iter it;
+    struct fr_msg_rr rr;
+    enum fr_status st;
+    uint32_t answer_min = UINT32_MAX, soa_ttl = UINT32_MAX;
+    unsigned answers = 0;
+
+    if (fr_msg_iter_init(&it, msg, len) != FR_OK || FR_MSG_TC(&it.hdr) || it.hdr.qdcount != 1)
+        return FR_FAIL;
+    unsigned rcode = FR_MSG_RCODE(&it.hdr);
+    if (rcode != FR_RCODE_NOERROR && rcode != FR_RCODE_NXDOMAIN)
+        return FR_FAIL;
+    while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
+        if (rr.section != FR_SEC_QUESTION && rdata_check(msg, len, &rr) != FR_OK)
+            return FR_FAIL;
+        if (rr.section == FR_SEC_ANSWER) {
+            answers++;
+            if (rr.ttl < answer_min)
+                answer_min = rr.ttl;
+        } else if (rr.section == FR_SEC_AUTHORITY && rr.type == FR_T_SOA) {
+            /* RFC 2308 5: the negative TTL is the smaller of the SOA's own
+             * TTL and its MINIMUM field (the last 4 octets of rdata). */
+            uint32_t min = get32(msg + rr.rdata_off + rr.rdlen - 4);
+            uint32_t t = rr.ttl < min ? rr.ttl : min;
+            if (t < soa_ttl)
+                soa_ttl = t;
+        }
+    }
+    if (st != FR_NOTFOUND)
+        return FR_FAIL;
+
+    /* NOERROR with answers is positive, even when the answer is only a
+     * CNAME chain: the chain itself is the cacheable fact. */
+    if (rcode == FR_RCODE_NOERROR && answers > 0) {
+        *ttl = answer_min;
+        *negative = 0;
+        return FR_OK;
+    }
+    /* RFC 2308 5: negative answers without SOA must not be cached. */
+    if (soa_ttl == UINT32_MAX)
+        return FR_FAIL;
+    /* An NXDOMAIN that carries a CNAME chain is negative for the target;
+     * its TTL must not outlive the chain. */
+    if (answers && answer_min < soa_ttl)
+        soa_ttl = answer_min;
+    *ttl = soa_ttl;
+    *negative = 1;
+    return FR_OK;
+}
+
+enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, struct fr_msg_addrs *out)
+{
+    struct fr_msg_iter it;
+    struct fr_msg_rr rr;
+    enum fr_status st;
+    size_t want;            /* offset of the name the next records must own */
+    unsigned n = 0;
+    uint32_t min_ttl = UINT32_MAX;
+    uint16_t alen = qtype == FR_T_A ? 4 : 16;
+
+    if (qtype != FR_T_A && qtype != FR_T_AAAA)
+        return FR_FAIL;
+    if (fr_msg_iter_init(&it, msg, len) != FR_OK || it.hdr.qdcount != 1)
+        return FR_FAIL;
+    if (fr_msg_iter_next(&it, &rr) != FR_OK)
+        return FR_FAIL;
+    want = rr.name_off;
+    unsigned rcode = FR_MSG_RCODE(&it.hdr);
+    if (rcode == FR_RCODE_NXDOMAIN)
+        return FR_NOTFOUND;
+    if (rcode != FR_RCODE_NOERROR)
+        return FR_FAIL;
+
+    while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK && rr.section == FR_SEC_ANSWER) {
+        if (rdata_check(msg, len, &rr) != FR_OK)
+            return FR_FAIL;
+        if (rr.rclass != FR_C_IN)
+            continue;
+        int same = fr_msg_name_eq(msg, len, rr.name_off, msg, len, want);
+        if (same < 0)
+            return FR_FAIL;
+        if (!same)
+            continue;   /* glibc skips records for names off the chain */
+        if (rr.type == FR_T_CNAME) {
+            want = rr.rdata_off;
+            if (rr.ttl < min_ttl)
+                min_ttl = rr.ttl;
+        } else if (rr.type == qtype && rr.rdlen == alen && n < FR_MSG_ADDRS_MAX) {
+            memcpy(out->addr[n], msg + rr.rdata_off, alen);
+            n++;
+            if (rr.ttl < min_ttl)
+                min_ttl = rr.ttl;
+        }
+    }
+    if (st == FR_FAIL)
+        return FR_FAIL;
+    if (n == 0)
+        return FR_NODATA;
+    if (fr_msg_name_text(msg, len, want, out->canon, sizeof out->canon) != FR_OK)
+        return FR_FAIL;
+    out->family = qtype == FR_T_A ? AF_INET : AF_INET6;
+    out->n = n;
+    out->min_ttl = min_ttl;
+    return FR_OK;
+}
