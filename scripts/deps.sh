@@ -3,7 +3,7 @@
 # build, test and benchmark. Called by `make deps`, `make check`, `make demo`.
 set -eu
 PKGS="build-essential pkg-config libc-ares-dev libcriterion-dev dnsmasq-base iproute2 util-linux
- valgrind gnuplot-nox curl wget python3 perl nodejs default-jre-headless debootstrap"
+ valgrind gnuplot-nox curl wget python3 perl nodejs default-jre-headless debootstrap busybox bash-static"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
