@@ -1,0 +1,1002 @@
+/* gaidiff: run resolver cases through libc's entry points and print one
+ * normalised, deterministic line per case, so that a run with
+ * LD_PRELOAD=libfastres.so can be diffed against a run without it.
+ *
+ * usage: gaidiff [-f FILE] [-r REPEAT] [-t SECONDS] [-n]
+ *
+ * Cases come one per line from FILE (default stdin); blank lines and lines
+ * starting with '#' are skipped. Each case runs in a forked child (so a
+ * crash or a hang is one case's result, not the end of the run; -n runs
+ * them in this process instead). With -r N the child runs the case N times
+ * and reports any run whose line differs from the first (a warm cache must
+ * answer like a cold one).
+ *
+ * Case syntax: OP ARG...; arguments are whitespace-separated tokens where
+ * "-" is a NULL pointer, "''" the empty string, "\xHH" any byte and "\\" a
+ * backslash.
+ *
+ *   gai NODE SERVICE FAMILY SOCKTYPE PROTOCOL FLAGS   getaddrinfo with hints
+ *   gai0 NODE SERVICE                                 getaddrinfo, hints NULL
+ *   ghbn NAME                                         gethostbyname
+ *   ghbn2 NAME FAMILY                                 gethostbyname2
+ *   ghbnr NAME BUFLEN                                 gethostbyname_r
+ *   ghbn2r NAME FAMILY BUFLEN                         gethostbyname2_r
+ *   rq|rs|rnq|rns NAME CLASS TYPE [ANSLEN]            res_query, res_search,
+ *                                                     res_nquery, res_nsearch
+ *   rqo|rso NAME CLASS TYPE [ANSLEN]                  __res_query/__res_search
+ *                                                     (the names pre-2.34
+ *                                                     binaries import)
+ *   rqd|rnqd NAME DOMAIN CLASS TYPE [ANSLEN]          res_(n)querydomain
+ *
+ * FAMILY: AF_UNSPEC AF_INET AF_INET6 or a number; SOCKTYPE: 0 SOCK_STREAM
+ * SOCK_DGRAM SOCK_RAW SOCK_SEQPACKET or a number; PROTOCOL: 0 IPPROTO_TCP
+ * IPPROTO_UDP IPPROTO_SCTP IPPROTO_UDPLITE IPPROTO_RAW or a number; FLAGS:
+ * 0 or AI_X|AI_Y|... or a number; CLASS: IN CH HS ANY or a number; TYPE: A
+ * AAAA CNAME MX TXT SRV NS SOA PTR ANY or a number.
+ *
+ * Output: "CASE => RESULT". Address lists are printed sorted (the server's
+ * order may vary; glibc's RFC 3484 sort only orders families and scopes),
+ * with the family of the first result kept. For res_* the reply's header
+ * (rcode, QR AA TC RD RA AD CD, section counts), question and answer
+ * records (name, class, type, rdata; no ID, no TTL) are printed, answers
+ * sorted. Buffers handed to the _r and res_* functions end at an
+ * inaccessible page, so a write past the length given is a crash here.
+ *
+ * Internal names use the module name "gd". */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* One case line: a 254-octet name written as \xHH escapes is ~1 KiB. */
+#define FR_GD_MAX_LINE 8192
+/* The widest case (gai) has 7 tokens; extra tokens are an error. */
+#define FR_GD_MAX_TOKENS 8
+/* Default res_* answer buffer: the largest DNS message (TCP length field). */
+#define FR_GD_DEFAULT_ANSLEN 65536
+/* Largest buffer a case may ask for; keeps a typo from mapping gigabytes. */
+#define FR_GD_MAX_BUFLEN (1 << 20)
+/* Per-case deadline: glibc needs ~32 s to give up on three silent servers;
+ * a case still running after this counts as hung. */
+#define FR_GD_DEFAULT_TIMEOUT_S 60
+/* Repeats per case: enough to show cold/warm cache differences. */
+#define FR_GD_MAX_REPEAT 16
+/* Address strings: an IPv6 literal, port, scope and socket description. */
+#define FR_GD_ITEM_MAX 256
+
+struct fr_gd_name {
+    const char *name;
+    long value;
+};
+
+#define FR_GD_N(x) { #x, x }
+
+static const struct fr_gd_name fr_gd_families[] = {
+    FR_GD_N(AF_UNSPEC), FR_GD_N(AF_INET), FR_GD_N(AF_INET6), FR_GD_N(AF_UNIX), {NULL, 0}};
+static const struct fr_gd_name fr_gd_socktypes[] = {
+    {"0", 0}, FR_GD_N(SOCK_STREAM), FR_GD_N(SOCK_DGRAM), FR_GD_N(SOCK_RAW),
+    FR_GD_N(SOCK_SEQPACKET), FR_GD_N(SOCK_RDM), {NULL, 0}};
+static const struct fr_gd_name fr_gd_protocols[] = {
+    {"0", 0}, FR_GD_N(IPPROTO_TCP), FR_GD_N(IPPROTO_UDP), FR_GD_N(IPPROTO_SCTP),
+    FR_GD_N(IPPROTO_UDPLITE), FR_GD_N(IPPROTO_RAW), FR_GD_N(IPPROTO_ICMP), {NULL, 0}};
+static const struct fr_gd_name fr_gd_aiflags[] = {
+    FR_GD_N(AI_PASSIVE), FR_GD_N(AI_CANONNAME), FR_GD_N(AI_NUMERICHOST),
+    FR_GD_N(AI_V4MAPPED), FR_GD_N(AI_ALL), FR_GD_N(AI_ADDRCONFIG), FR_GD_N(AI_IDN),
+    FR_GD_N(AI_CANONIDN), FR_GD_N(AI_NUMERICSERV), {NULL, 0}};
+static const struct fr_gd_name fr_gd_classes[] = {
+    {"IN", ns_c_in}, {"CH", ns_c_chaos}, {"HS", ns_c_hs}, {"ANY", ns_c_any}, {NULL, 0}};
+static const struct fr_gd_name fr_gd_types[] = {
+    {"A", ns_t_a}, {"AAAA", ns_t_aaaa}, {"CNAME", ns_t_cname}, {"MX", ns_t_mx},
+    {"TXT", ns_t_txt}, {"SRV", ns_t_srv}, {"NS", ns_t_ns}, {"SOA", ns_t_soa},
+    {"PTR", ns_t_ptr}, {"ANY", ns_t_any}, {NULL, 0}};
+static const struct fr_gd_name fr_gd_rcodes[] = {
+    {"NOERROR", ns_r_noerror}, {"FORMERR", ns_r_formerr}, {"SERVFAIL", ns_r_servfail},
+    {"NXDOMAIN", ns_r_nxdomain}, {"NOTIMP", ns_r_notimpl}, {"REFUSED", ns_r_refused}, {NULL, 0}};
+static const struct fr_gd_name fr_gd_eai[] = {
+    FR_GD_N(EAI_BADFLAGS), FR_GD_N(EAI_NONAME), FR_GD_N(EAI_AGAIN), FR_GD_N(EAI_FAIL),
+    FR_GD_N(EAI_FAMILY), FR_GD_N(EAI_SOCKTYPE), FR_GD_N(EAI_SERVICE), FR_GD_N(EAI_MEMORY),
+    FR_GD_N(EAI_SYSTEM), FR_GD_N(EAI_OVERFLOW), FR_GD_N(EAI_NODATA), FR_GD_N(EAI_ADDRFAMILY),
+    FR_GD_N(EAI_INPROGRESS), FR_GD_N(EAI_CANCELED), FR_GD_N(EAI_NOTCANCELED),
+    FR_GD_N(EAI_ALLDONE), FR_GD_N(EAI_INTR), FR_GD_N(EAI_IDN_ENCODE), {NULL, 0}};
+static const struct fr_gd_name fr_gd_herr[] = {
+    FR_GD_N(NETDB_INTERNAL), FR_GD_N(NETDB_SUCCESS), FR_GD_N(HOST_NOT_FOUND),
+    FR_GD_N(TRY_AGAIN), FR_GD_N(NO_RECOVERY), FR_GD_N(NO_DATA), {NULL, 0}};
+
+struct fr_gd_case {
+    char *tok[FR_GD_MAX_TOKENS]; /* decoded tokens; NULL for "-" */
+    size_t len[FR_GD_MAX_TOKENS];
+    int ntok;
+};
+
+/* A buffer whose last byte sits just below a PROT_NONE page. */
+struct fr_gd_guarded {
+    void *map;
+    size_t maplen;
+    unsigned char *buf;
+};
+
+static const char *fr_gd_name_of(const struct fr_gd_name *t, long v, char *tmp, size_t tmplen)
+{
+    for (; t->name; t++)
+        if (t->value == v)
+            return t->name;
+    snprintf(tmp, tmplen, "%ld", v);
+    return tmp;
+}
+
+/* Parses a table name or a number; 0 on success. */
+static int fr_gd_parse_name(const struct fr_gd_name *t, const char *s, long *out)
+{
+    char *end;
+    long v;
+
+    if (!s)
+        return -1;
+    for (; t->name; t++) {
+        if (strcmp(t->name, s) == 0) {
+            *out = t->value;
+            return 0;
+        }
+    }
+    errno = 0;
+    v = strtol(s, &end, 0);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* FLAGS: "0", a number, or AI_X|AI_Y. */
+static int fr_gd_parse_flags(const char *s, long *out)
+{
+    char buf[FR_GD_MAX_LINE];
+    char *save = NULL, *p;
+    long v = 0, one;
+
+    if (!s || strlen(s) >= sizeof(buf))
+        return -1;
+    strcpy(buf, s);
+    for (p = strtok_r(buf, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
+        if (fr_gd_parse_name(fr_gd_aiflags, p, &one) != 0)
+            return -1;
+        v |= one;
+    }
+    *out = v;
+    return 0;
+}
+
+static int fr_gd_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Splits line in place into decoded tokens; 0 on success. */
+static int fr_gd_tokenize(char *line, struct fr_gd_case *c)
+{
+    char *p = line;
+
+    memset(c, 0, sizeof(*c));
+    for (;;) {
+        char *start, *w, *tok;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        if (c->ntok == FR_GD_MAX_TOKENS)
+            return -1;
+        start = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        if (*p)
+            *p++ = '\0';
+        if (strcmp(start, "-") == 0) {
+            c->tok[c->ntok] = NULL;
+            c->len[c->ntok++] = 0;
+            continue;
+        }
+        if (strcmp(start, "''") == 0)
+            start[0] = '\0';
+        /* Decode escapes in place: the decoded form is never longer. */
+        tok = start;
+        for (w = start; *start;) {
+            if (start[0] == '\\' && start[1] == '\\') {
+                *w++ = '\\';
+                start += 2;
+            } else if (start[0] == '\\' && start[1] == 'x') {
+                int hi = fr_gd_hexval((unsigned char)start[2]);
+                int lo = hi < 0 ? -1 : fr_gd_hexval((unsigned char)start[3]);
+                if (lo < 0)
+                    return -1;
+                *w++ = (char)(hi * 16 + lo);
+                start += 4;
+            } else {
+                *w++ = *start++;
+            }
+        }
+        *w = '\0';
+        /* Points into line, which outlives the case. */
+        c->tok[c->ntok] = tok;
+        c->len[c->ntok++] = (size_t)(w - tok);
+    }
+    return 0;
+}
+
+static int fr_gd_guard_alloc(struct fr_gd_guarded *g, size_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t data = ((len + (size_t)page - 1) / (size_t)page) * (size_t)page;
+    void *m;
+
+    m = mmap(NULL, data + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return -1;
+    if (mprotect((char *)m + data, (size_t)page, PROT_NONE) != 0) {
+        munmap(m, data + (size_t)page);
+        return -1;
+    }
+    g->map = m;
+    g->maplen = data + (size_t)page;
+    g->buf = (unsigned char *)m + data - len;
+    /* Fill with a pattern so results never depend on leftover zeros. */
+    memset(g->buf, 0xa5, len);
+    return 0;
+}
+
+static void fr_gd_guard_free(struct fr_gd_guarded *g)
+{
+    if (g && g->map)
+        munmap(g->map, g->maplen);
+}
+
+static int fr_gd_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Prints a string with non-printable bytes, spaces and backslashes as
+ * \xHH, so every output line stays one line of ASCII. */
+static void fr_gd_put_str(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("(null)", out);
+        return;
+    }
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= ' ' || ch >= 0x7f || ch == '\\' || ch == ',' || ch == ';')
+            fprintf(out, "\\x%02x", ch);
+        else
+            fputc(ch, out);
+    }
+}
+
+/* Prints the sorted items joined by "; ", then frees them. */
+static void fr_gd_put_sorted(FILE *out, char **items, size_t n)
+{
+    qsort(items, n, sizeof(*items), fr_gd_strcmp);
+    fputc('{', out);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs("; ", out);
+        fputs(items[i], out);
+        free(items[i]);
+    }
+    fputc('}', out);
+}
+
+static void fr_gd_put_errno(FILE *out, const char *label, int e)
+{
+    const char *n = strerrorname_np(e);
+    if (n)
+        fprintf(out, " %s=%s", label, n);
+    else
+        fprintf(out, " %s=%d", label, e);
+}
+
+static void fr_gd_put_herrno(FILE *out, int h)
+{
+    char tmp[32];
+    fprintf(out, " h_errno=%s", fr_gd_name_of(fr_gd_herr, h, tmp, sizeof(tmp)));
+}
+
+/* One sockaddr as "inet 10.0.0.1 port=80" / "inet6 ::1 port=0 scope=1 flow=0". */
+static void fr_gd_fmt_sockaddr(char *dst, size_t dstlen, const struct sockaddr *sa, socklen_t salen)
+{
+    char a[INET6_ADDRSTRLEN];
+
+    if (!sa) {
+        snprintf(dst, dstlen, "addr=(null) addrlen=%u", (unsigned)salen);
+    } else if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+        snprintf(dst, dstlen, "inet %s port=%u addrlen=%u", a, ntohs(in->sin_port), (unsigned)salen);
+    } else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+        snprintf(dst, dstlen, "inet6 %s port=%u scope=%u flow=%u addrlen=%u", a,
+                 ntohs(in6->sin6_port), in6->sin6_scope_id, ntohl(in6->sin6_flowinfo),
+                 (unsigned)salen);
+    } else {
+        snprintf(dst, dstlen, "family=%d addrlen=%u", sa->sa_family, (unsigned)salen);
+    }
+}
+
+static void fr_gd_run_gai(FILE *out, const struct fr_gd_case *c, int with_hints)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    long fam = 0, st = 0, proto = 0, flags = 0;
+    char **items = NULL, tmp[32];
+    size_t n = 0, extra_canon = 0;
+    int rc;
+
+    if (with_hints) {
+        if (c->ntok != 7 || fr_gd_parse_name(fr_gd_families, c->tok[3], &fam) ||
+            fr_gd_parse_name(fr_gd_socktypes, c->tok[4], &st) ||
+            fr_gd_parse_name(fr_gd_protocols, c->tok[5], &proto) ||
+            fr_gd_parse_flags(c->tok[6], &flags)) {
+            fputs("BADCASE", out);
+            return;
+        }
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = (int)fam;
+        hints.ai_socktype = (int)st;
+        hints.ai_protocol = (int)proto;
+        hints.ai_flags = (int)flags;
+    } else if (c->ntok != 3) {
+        fputs("BADCASE", out);
+        return;
+    }
+    errno = 0;
+    rc = getaddrinfo(c->tok[1], c->tok[2], with_hints ? &hints : NULL, &res);
+    if (rc != 0) {
+        int e = errno;
+        fprintf(out, "rc=%s", fr_gd_name_of(fr_gd_eai, rc, tmp, sizeof(tmp)));
+        /* errno is meaningful only for EAI_SYSTEM. */
+        if (rc == EAI_SYSTEM)
+            fr_gd_put_errno(out, "errno", e);
+        return;
+    }
+    for (ai = res; ai; ai = ai->ai_next)
+        n++;
+    items = calloc(n ? n : 1, sizeof(*items));
+    if (!items) {
+        fputs("OOM", out);
+        goto done;
+    }
+    fputs("rc=0", out);
+    if (res) {
+        fprintf(out, " first=%s canon=",
+                fr_gd_name_of(fr_gd_families, res->ai_family, tmp, sizeof(tmp)));
+        fr_gd_put_str(out, res->ai_canonname);
+    }
+    n = 0;
+    for (ai = res; ai; ai = ai->ai_next) {
+        char sa[FR_GD_ITEM_MAX], t1[32], t2[32], t3[32];
+        char *item;
+
+        if (ai != res && ai->ai_canonname)
+            extra_canon++;
+        fr_gd_fmt_sockaddr(sa, sizeof(sa), ai->ai_addr, ai->ai_addrlen);
+        if (asprintf(&item, "%s %s %s %s",
+                     fr_gd_name_of(fr_gd_families, ai->ai_family, t1, sizeof(t1)),
+                     fr_gd_name_of(fr_gd_socktypes, ai->ai_socktype, t2, sizeof(t2)),
+                     fr_gd_name_of(fr_gd_protocols, ai->ai_protocol, t3, sizeof(t3)), sa) < 0) {
+            fputs(" OOM", out);
+            break;
+        }
+        items[n++] = item;
+    }
+    if (extra_canon)
+        fprintf(out, " extra_canon=%zu", extra_canon);
+    fprintf(out, " n=%zu ", n);
+    fr_gd_put_sorted(out, items, n);
+done:
+    free(items);
+    if (res)
+        freeaddrinfo(res);
+}
+
+static void fr_gd_put_hostent(FILE *out, const struct hostent *h)
+{
+    char tmp[32];
+    size_t n = 0;
+    char **items;
+
+    fputs(" name=", out);
+    fr_gd_put_str(out, h->h_name);
+    /* Aliases keep their order: it is the CNAME chain's. */
+    fputs(" aliases=[", out);
+    for (char **a = h->h_aliases; a && *a; a++) {
+        if (a != h->h_aliases)
+            fputc(',', out);
+        fr_gd_put_str(out, *a);
+    }
+    fprintf(out, "] type=%s len=%d first=",
+            fr_gd_name_of(fr_gd_families, h->h_addrtype, tmp, sizeof(tmp)), h->h_length);
+    for (char **a = h->h_addr_list; a && *a; a++)
+        n++;
+    /* The first address's family is the type's; print it only as a marker
+     * that the list is non-empty. */
+    fputs(n ? "yes" : "none", out);
+    items = calloc(n ? n : 1, sizeof(*items));
+    if (!items) {
+        fputs(" OOM", out);
+        return;
+    }
+    n = 0;
+    for (char **a = h->h_addr_list; a && *a; a++) {
+        char buf[INET6_ADDRSTRLEN] = "?";
+        if ((h->h_addrtype == AF_INET && h->h_length == 4) ||
+            (h->h_addrtype == AF_INET6 && h->h_length == 16))
+            inet_ntop(h->h_addrtype, *a, buf, sizeof(buf));
+        items[n] = strdup(buf);
+        if (!items[n])
+            break;
+        n++;
+    }
+    fprintf(out, " n=%zu ", n);
+    fr_gd_put_sorted(out, items, n);
+    free(items);
+}
+
+static void fr_gd_run_ghbn(FILE *out, const struct fr_gd_case *c, int two)
+{
+    struct hostent *h;
+    long fam = AF_INET;
+
+    if (c->ntok != (two ? 3 : 2) || (two && fr_gd_parse_name(fr_gd_families, c->tok[2], &fam))) {
+        fputs("BADCASE", out);
+        return;
+    }
+    h_errno = 0;
+    h = two ? gethostbyname2(c->tok[1], (int)fam) : gethostbyname(c->tok[1]);
+    if (!h) {
+        fputs("NULL", out);
+        fr_gd_put_herrno(out, h_errno);
+        return;
+    }
+    fputs("ok", out);
+    fr_gd_put_hostent(out, h);
+}
+
+static void fr_gd_run_ghbnr(FILE *out, const struct fr_gd_case *c, int two)
+{
+    struct fr_gd_guarded g = {0};
+    struct hostent he, *result = (struct hostent *)&g; /* non-NULL sentinel */
+    long fam = AF_INET, buflen = 0;
+    int herr = 12345, ret;
+
+    if (c->ntok != (two ? 4 : 3) ||
+        (two && fr_gd_parse_name(fr_gd_families, c->tok[2], &fam)) ||
+        fr_gd_parse_name(fr_gd_socktypes + 1 /* numbers only */, c->tok[two ? 3 : 2], &buflen) ||
+        buflen < 0 || buflen > FR_GD_MAX_BUFLEN) {
+        fputs("BADCASE", out);
+        return;
+    }
+    if (fr_gd_guard_alloc(&g, (size_t)buflen) != 0) {
+        fputs("MMAP-FAILED", out);
+        return;
+    }
+    result = (struct hostent *)&g;
+    if (two)
+        ret = gethostbyname2_r(c->tok[1], (int)fam, &he, (char *)g.buf, (size_t)buflen, &result,
+                               &herr);
+    else
+        ret = gethostbyname_r(c->tok[1], &he, (char *)g.buf, (size_t)buflen, &result, &herr);
+    if (ret == 0)
+        fputs("ret=0", out);
+    else
+        fprintf(out, "ret=%s", strerrorname_np(ret) ?: "?");
+    if (result == (struct hostent *)&g) {
+        fputs(" result=UNSET", out);
+    } else if (!result) {
+        fputs(" result=NULL", out);
+        fr_gd_put_herrno(out, herr);
+    } else {
+        fputs(result == &he ? " result=ok" : " result=OTHER", out);
+        fr_gd_put_hostent(out, result);
+    }
+    fr_gd_guard_free(&g);
+}
+
+/* Formats one answer record without its TTL: "name CLASS TYPE rdata". */
+static void fr_gd_fmt_rr(char **dst, ns_msg *msg, ns_rr *rr)
+{
+    char rdata[4096], name[NS_MAXDNAME], t1[32], t2[32];
+    const unsigned char *rd = ns_rr_rdata(*rr);
+    const unsigned char *eom = ns_msg_end(*msg);
+    size_t rdlen = ns_rr_rdlen(*rr);
+    int type = ns_rr_type(*rr), ok = 1;
+    char *w = rdata;
+    size_t left = sizeof(rdata);
+
+    rdata[0] = '\0';
+    switch (type) {
+    case ns_t_a:
+    case ns_t_aaaa:
+        if (rdlen != (type == ns_t_a ? 4u : 16u) ||
+            !inet_ntop(type == ns_t_a ? AF_INET : AF_INET6, rd, rdata, sizeof(rdata)))
+            ok = 0;
+        break;
+    case ns_t_cname:
+    case ns_t_ns:
+    case ns_t_ptr:
+        if (dn_expand(ns_msg_base(*msg), eom, rd, name, sizeof(name)) < 0)
+            ok = 0;
+        else
+            snprintf(rdata, sizeof(rdata), "%s", name);
+        break;
+    case ns_t_mx:
+        if (rdlen < 3 || dn_expand(ns_msg_base(*msg), eom, rd + 2, name, sizeof(name)) < 0)
+            ok = 0;
+        else
+            snprintf(rdata, sizeof(rdata), "%u %s", ns_get16(rd), name);
+        break;
+    case ns_t_srv:
+        if (rdlen < 7 || dn_expand(ns_msg_base(*msg), eom, rd + 6, name, sizeof(name)) < 0)
+            ok = 0;
+        else
+            snprintf(rdata, sizeof(rdata), "%u %u %u %s", ns_get16(rd), ns_get16(rd + 2),
+                     ns_get16(rd + 4), name);
+        break;
+    case ns_t_soa: {
+        char rname[NS_MAXDNAME];
+        int l1 = dn_expand(ns_msg_base(*msg), eom, rd, name, sizeof(name));
+        int l2 = l1 < 0 ? -1 : dn_expand(ns_msg_base(*msg), eom, rd + l1, rname, sizeof(rname));
+        if (l2 < 0 || (size_t)(l1 + l2 + 20) > rdlen)
+            ok = 0;
+        else
+            snprintf(rdata, sizeof(rdata), "%s %s %lu %lu %lu %lu %lu", name, rname,
+                     ns_get32(rd + l1 + l2), ns_get32(rd + l1 + l2 + 4),
+                     ns_get32(rd + l1 + l2 + 8), ns_get32(rd + l1 + l2 + 12),
+                     ns_get32(rd + l1 + l2 + 16));
+        break;
+    }
+    case ns_t_txt:
+        for (size_t i = 0; i < rdlen && ok;) {
+            size_t sl = rd[i++];
+            if (i + sl > rdlen || left < sl * 4 + 4) {
+                ok = 0;
+                break;
+            }
+            *w++ = '"';
+            left--;
+            for (size_t k = 0; k < sl; k++) {
+                unsigned char ch = rd[i + k];
+                int m = (ch < ' ' || ch >= 0x7f || ch == '"' || ch == '\\')
+                            ? snprintf(w, left, "\\%03u", ch)
+                            : snprintf(w, left, "%c", ch);
+                w += m;
+                left -= (size_t)m;
+            }
+            *w++ = '"';
+            *w++ = ' ';
+            left -= 2;
+            *w = '\0';
+            i += sl;
+        }
+        break;
+    default:
+        ok = 0;
+        break;
+    }
+    if (!ok) {
+        /* Unknown type or bad rdata: RFC 3597 generic form. */
+        w = rdata;
+        left = sizeof(rdata);
+        int m = snprintf(w, left, "\\# %zu ", rdlen);
+        w += m;
+        left -= (size_t)m;
+        for (size_t i = 0; i < rdlen && left > 3; i++) {
+            m = snprintf(w, left, "%02x", rd[i]);
+            w += m;
+            left -= (size_t)m;
+        }
+    }
+    if (asprintf(dst, "%s %s %s %s", ns_rr_name(*rr),
+                 fr_gd_name_of(fr_gd_classes, ns_rr_class(*rr), t1, sizeof(t1)),
+                 fr_gd_name_of(fr_gd_types, type, t2, sizeof(t2)), rdata) < 0)
+        *dst = NULL;
+}
+
+static void fr_gd_put_reply(FILE *out, const unsigned char *ans, int len)
+{
+    ns_msg msg;
+    char **items = NULL, t1[32], t2[32];
+    size_t n = 0;
+    static const struct {
+        ns_flag f;
+        const char *name;
+    } flags[] = {{ns_f_qr, "qr"}, {ns_f_aa, "aa"}, {ns_f_tc, "tc"}, {ns_f_rd, "rd"},
+                 {ns_f_ra, "ra"}, {ns_f_ad, "ad"}, {ns_f_cd, "cd"}};
+
+    if (ns_initparse(ans, len, &msg) < 0) {
+        fprintf(out, " UNPARSEABLE(errno=%d)", errno);
+        return;
+    }
+    fprintf(out, " rcode=%s flags=",
+            fr_gd_name_of(fr_gd_rcodes, ns_msg_getflag(msg, ns_f_rcode), t1, sizeof(t1)));
+    for (size_t i = 0, any = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (ns_msg_getflag(msg, flags[i].f)) {
+            fprintf(out, "%s%s", any ? "," : "", flags[i].name);
+            any = 1;
+        }
+    }
+    fprintf(out, " opcode=%d qd=%u an=%u ns=%u ar=%u", ns_msg_getflag(msg, ns_f_opcode),
+            ns_msg_count(msg, ns_s_qd), ns_msg_count(msg, ns_s_an), ns_msg_count(msg, ns_s_ns),
+            ns_msg_count(msg, ns_s_ar));
+    for (int i = 0; i < ns_msg_count(msg, ns_s_qd); i++) {
+        ns_rr rr;
+        if (ns_parserr(&msg, ns_s_qd, i, &rr) < 0) {
+            fputs(" q=UNPARSEABLE", out);
+            return;
+        }
+        fprintf(out, " q=%s/%s/%s", ns_rr_name(rr),
+                fr_gd_name_of(fr_gd_classes, ns_rr_class(rr), t1, sizeof(t1)),
+                fr_gd_name_of(fr_gd_types, ns_rr_type(rr), t2, sizeof(t2)));
+    }
+    n = ns_msg_count(msg, ns_s_an);
+    items = calloc(n ? n : 1, sizeof(*items));
+    if (!items) {
+        fputs(" OOM", out);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ns_rr rr;
+        if (ns_parserr(&msg, ns_s_an, (int)i, &rr) < 0)
+            items[i] = strdup("UNPARSEABLE");
+        else
+            fr_gd_fmt_rr(&items[i], &msg, &rr);
+        if (!items[i]) {
+            n = i;
+            break;
+        }
+    }
+    fputs(" an={", out);
+    /* Reuse the sorter but keep the braces from above. */
+    qsort(items, n, sizeof(*items), fr_gd_strcmp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs("; ", out);
+        fr_gd_put_str(out, items[i]);
+        free(items[i]);
+    }
+    fputc('}', out);
+    free(items);
+}
+
+enum fr_gd_rop { FR_GD_RQ, FR_GD_RS, FR_GD_RNQ, FR_GD_RNS, FR_GD_RQO, FR_GD_RSO, FR_GD_RQD, FR_GD_RNQD };
+
+typedef int (*fr_gd_res_fn)(const char *, int, int, unsigned char *, int);
+
+static void fr_gd_run_res(FILE *out, const struct fr_gd_case *c, enum fr_gd_rop op)
+{
+    struct fr_gd_guarded g = {0};
+    struct __res_state st;
+    int dom = (op == FR_GD_RQD || op == FR_GD_RNQD);
+    int base = dom ? 3 : 2;
+    long cls, type, anslen = FR_GD_DEFAULT_ANSLEN;
+    int ret = -1, st_ok = 0;
+
+    memset(&st, 0, sizeof(st));
+    if (c->ntok < base + 2 || c->ntok > base + 3 ||
+        fr_gd_parse_name(fr_gd_classes, c->tok[base], &cls) ||
+        fr_gd_parse_name(fr_gd_types, c->tok[base + 1], &type) ||
+        (c->ntok == base + 3 &&
+         fr_gd_parse_name(fr_gd_socktypes + 1 /* numbers only */, c->tok[base + 2], &anslen)) ||
+        anslen < 0 || anslen > FR_GD_MAX_BUFLEN) {
+        fputs("BADCASE", out);
+        return;
+    }
+    if (fr_gd_guard_alloc(&g, (size_t)anslen) != 0) {
+        fputs("MMAP-FAILED", out);
+        return;
+    }
+    if (op == FR_GD_RNQ || op == FR_GD_RNS || op == FR_GD_RNQD) {
+        if (res_ninit(&st) != 0) {
+            fputs("RES_NINIT-FAILED", out);
+            goto done;
+        }
+        st_ok = 1;
+    }
+    h_errno = 0;
+    switch (op) {
+    case FR_GD_RQ:
+        ret = res_query(c->tok[1], (int)cls, (int)type, g.buf, (int)anslen);
+        break;
+    case FR_GD_RS:
+        ret = res_search(c->tok[1], (int)cls, (int)type, g.buf, (int)anslen);
+        break;
+    case FR_GD_RNQ:
+        ret = res_nquery(&st, c->tok[1], (int)cls, (int)type, g.buf, (int)anslen);
+        break;
+    case FR_GD_RNS:
+        ret = res_nsearch(&st, c->tok[1], (int)cls, (int)type, g.buf, (int)anslen);
+        break;
+    case FR_GD_RQO:
+    case FR_GD_RSO: {
+        /* Resolved at run time: a preloaded library defining the old name
+         * is found first, as it would be for an old binary. */
+        const char *sym = op == FR_GD_RQO ? "__res_query" : "__res_search";
+        fr_gd_res_fn fn = (fr_gd_res_fn)(uintptr_t)dlvsym(RTLD_DEFAULT, sym, "GLIBC_2.2.5");
+        if (!fn)
+            fn = (fr_gd_res_fn)(uintptr_t)dlsym(RTLD_DEFAULT, sym);
+        if (!fn) {
+            fputs("NO-SYMBOL", out);
+            goto done;
+        }
+        ret = fn(c->tok[1], (int)cls, (int)type, g.buf, (int)anslen);
+        break;
+    }
+    case FR_GD_RQD:
+        ret = res_querydomain(c->tok[1], c->tok[2], (int)cls, (int)type, g.buf, (int)anslen);
+        break;
+    case FR_GD_RNQD:
+        ret = res_nquerydomain(&st, c->tok[1], c->tok[2], (int)cls, (int)type, g.buf,
+                               (int)anslen);
+        break;
+    }
+    if (ret < 0) {
+        fprintf(out, "ret=%d", ret);
+        /* res_n* report through the state's res_h_errno, which is h_errno's
+         * source for the non-n forms as well. */
+        fr_gd_put_herrno(out, st_ok ? st.res_h_errno : h_errno);
+        goto done;
+    }
+    /* The exact length may legitimately differ (name compression); report
+     * only whether the reply fit the buffer. */
+    if (ret > anslen) {
+        fputs("ret=OVER", out);
+        fr_gd_put_reply(out, g.buf, HFIXEDSZ <= anslen ? HFIXEDSZ : (int)anslen);
+    } else {
+        fputs("ret=LEN", out);
+        fr_gd_put_reply(out, g.buf, ret);
+    }
+done:
+    if (st_ok)
+        res_nclose(&st);
+    fr_gd_guard_free(&g);
+}
+
+/* Runs one case, writing its result (no newline) to out. */
+static void fr_gd_run_case(FILE *out, const struct fr_gd_case *c)
+{
+    static const struct {
+        const char *op;
+        enum fr_gd_rop rop;
+    } res_ops[] = {{"rq", FR_GD_RQ},   {"rs", FR_GD_RS},   {"rnq", FR_GD_RNQ}, {"rns", FR_GD_RNS},
+                   {"rqo", FR_GD_RQO}, {"rso", FR_GD_RSO}, {"rqd", FR_GD_RQD}, {"rnqd", FR_GD_RNQD}};
+    const char *op = c->ntok ? c->tok[0] : NULL;
+
+    if (!op) {
+        fputs("BADCASE", out);
+        return;
+    }
+    if (strcmp(op, "gai") == 0)
+        fr_gd_run_gai(out, c, 1);
+    else if (strcmp(op, "gai0") == 0)
+        fr_gd_run_gai(out, c, 0);
+    else if (strcmp(op, "ghbn") == 0)
+        fr_gd_run_ghbn(out, c, 0);
+    else if (strcmp(op, "ghbn2") == 0)
+        fr_gd_run_ghbn(out, c, 1);
+    else if (strcmp(op, "ghbnr") == 0)
+        fr_gd_run_ghbnr(out, c, 0);
+    else if (strcmp(op, "ghbn2r") == 0)
+        fr_gd_run_ghbnr(out, c, 1);
+    else {
+        for (size_t i = 0; i < sizeof(res_ops) / sizeof(res_ops[0]); i++) {
+            if (strcmp(op, res_ops[i].op) == 0) {
+                fr_gd_run_res(out, c, res_ops[i].rop);
+                return;
+            }
+        }
+        fputs("BADCASE", out);
+    }
+}
+
+/* Runs the case `repeat` times; returns the malloc'd result line. */
+static char *fr_gd_run_repeated(const struct fr_gd_case *c, int repeat)
+{
+    char *first = NULL, *line = NULL;
+    size_t firstlen = 0, len = 0;
+    FILE *acc = NULL, *out;
+
+    for (int i = 0; i < repeat; i++) {
+        char *buf = NULL;
+        size_t blen = 0;
+
+        out = open_memstream(&buf, &blen);
+        if (!out)
+            break;
+        fr_gd_run_case(out, c);
+        fclose(out);
+        if (i == 0) {
+            first = buf;
+            firstlen = blen;
+            acc = open_memstream(&line, &len);
+            if (!acc)
+                break;
+            fwrite(first, 1, firstlen, acc);
+            continue;
+        }
+        if (strcmp(buf, first) != 0)
+            fprintf(acc, " UNSTABLE(run %d: %s)", i + 1, buf);
+        free(buf);
+    }
+    free(first);
+    if (acc)
+        fclose(acc);
+    return line;
+}
+
+static void fr_gd_usage(void)
+{
+    fprintf(stderr, "usage: gaidiff [-f FILE] [-r REPEAT] [-t SECONDS] [-n]\n");
+}
+
+/* Runs the case in a child so a crash or hang is that case's result. */
+static void fr_gd_run_forked(const char *raw, const struct fr_gd_case *c, int repeat, int timeout_s)
+{
+    int fds[2], status = 0;
+    pid_t pid;
+    char *res = NULL;
+    size_t reslen = 0;
+    FILE *acc;
+
+    fflush(stdout);
+    if (pipe(fds) != 0) {
+        printf("%s => PIPE-FAILED\n", raw);
+        return;
+    }
+    pid = fork();
+    if (pid < 0) {
+        printf("%s => FORK-FAILED\n", raw);
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
+    if (pid == 0) {
+        char *line;
+        size_t off = 0, l;
+
+        close(fds[0]);
+        alarm((unsigned)timeout_s);
+        line = fr_gd_run_repeated(c, repeat);
+        l = line ? strlen(line) : 0;
+        while (off < l) {
+            ssize_t w = write(fds[1], line + off, l - off);
+            if (w <= 0)
+                _exit(3);
+            off += (size_t)w;
+        }
+        _exit(line ? 0 : 2);
+    }
+    close(fds[1]);
+    acc = open_memstream(&res, &reslen);
+    for (;;) {
+        char buf[4096];
+        ssize_t r = read(fds[0], buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (acc)
+            fwrite(buf, 1, (size_t)r, acc);
+    }
+    close(fds[0]);
+    if (acc)
+        fclose(acc);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+        printf("%s => TIMEOUT(%ds)\n", raw, timeout_s);
+    else if (WIFSIGNALED(status))
+        printf("%s => CRASH(%s)\n", raw, sigabbrev_np(WTERMSIG(status)) ?: "?");
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        printf("%s => EXIT(%d)\n", raw, WEXITSTATUS(status));
+    else
+        printf("%s => %s\n", raw, res ? res : "");
+    free(res);
+}
+
+int main(int argc, char **argv)
+{
+    FILE *in = stdin;
+    char line[FR_GD_MAX_LINE];
+    int opt, repeat = 1, timeout_s = FR_GD_DEFAULT_TIMEOUT_S, fork_each = 1, ncases = 0;
+
+    /* AI_IDN converts from the locale's charset, as in a real program. */
+    setlocale(LC_ALL, "");
+    while ((opt = getopt(argc, argv, "f:r:t:nh")) != -1) {
+        switch (opt) {
+        case 'f':
+            in = fopen(optarg, "r");
+            if (!in) {
+                perror(optarg);
+                return 2;
+            }
+            break;
+        case 'r':
+            repeat = atoi(optarg);
+            if (repeat < 1 || repeat > FR_GD_MAX_REPEAT) {
+                fprintf(stderr, "gaidiff: -r must be 1..%d\n", FR_GD_MAX_REPEAT);
+                return 2;
+            }
+            break;
+        case 't':
+            timeout_s = atoi(optarg);
+            if (timeout_s < 1) {
+                fprintf(stderr, "gaidiff: -t must be >= 1\n");
+                return 2;
+            }
+            break;
+        case 'n':
+            fork_each = 0;
+            break;
+        default:
+            fr_gd_usage();
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fr_gd_usage();
+        return 2;
+    }
+    while (fgets(line, sizeof(line), in)) {
+        char work[FR_GD_MAX_LINE];
+        struct fr_gd_case c;
+        size_t l = strlen(line);
+
+        if (l && line[l - 1] == '\n')
+            line[--l] = '\0';
+        else if (!feof(in)) {
+            fprintf(stderr, "gaidiff: line longer than %d bytes\n", FR_GD_MAX_LINE - 1);
+            return 2;
+        }
+        {
+            const char *p = line + strspn(line, " \t");
+            if (!*p || *p == '#')
+                continue;
+        }
+        memcpy(work, line, l + 1);
+        ncases++;
+        if (fr_gd_tokenize(work, &c) != 0) {
+            printf("%s => BADCASE\n", line);
+            continue;
+        }
+        if (fork_each) {
+            fr_gd_run_forked(line, &c, repeat, timeout_s);
+        } else {
+            char *res = fr_gd_run_repeated(&c, repeat);
+            printf("%s => %s\n", line, res ? res : "OOM");
+            free(res);
+        }
+    }
+    if (in != stdin)
+        fclose(in);
+    fflush(stdout);
+    fprintf(stderr, "gaidiff: %d cases\n", ncases);
+    return 0;
+}
