@@ -1,0 +1,747 @@
+/* fastres: configuration snapshots (see config.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"
+#define NSSWITCH_CONF "/etc/nsswitch.conf"
+/* resolv.conf and nsswitch.conf are a few hundred bytes; anything larger
+ * than this is not a file fastres should second-guess glibc on. */
+#define CONFIG_FILE_MAX (64 * 1024)
+
+/* Defaults, with their reasons:
+ * - first re-send after 200 ms: a healthy local or LAN resolver answers in
+ *   well under 10 ms and a recursive cache miss typically under 200 ms, so
+ *   a question unanswered by then has most likely been lost; glibc would
+ *   wait 5 s. Doubling up to 1 s keeps a dead server from costing more than
+ *   one datagram a second. */
+#define DEFAULT_RESEND_MS 200
+#define DEFAULT_RESEND_MAX_MS 1000
+/* 1024 answers of at most 4 KiB bound the cache at 4 MiB. */
+#define DEFAULT_CACHE_SIZE 1024
+#define DEFAULT_CACHE_MAX_TTL 86400
+#define DEFAULT_NEG_MAX_TTL 3600
+/* RFC 8767 suggests 1 to 3 days for the stale window; 1 day. */
+#define DEFAULT_STALE_MAX 86400
+
+/* ------------------------------------------------------------------ */
+/* Environment */
+
+const char *fr_config_getenv(const char *name)
+{
+    /* ld.so ignores the environment's paths for setuid programs; fastres,
+     * if loaded anyway (ld.so.preload), must not let the caller's
+     * environment steer a privileged program's resolver either. */
+    if (getauxval(AT_SECURE))
+        return NULL;
+    return getenv(name);
+}
+
+static atomic_int env_warned;
+
+static void bad_setting(const char *var, const char *val, const char *why)
+{
+    /* One line per bad variable, on the first configuration only. */
+    if (atomic_load(&env_warned))
+        return;
+    /* At error level so that FASTRES_LOG=error still shows it. */
+    fr_log(FR_LOG_ERROR, "config", "ignoring %s=\"%s\": %s; using the default", var, val, why);
+}
+
+/* Parse an unsigned setting in [lo, hi]; leaves *out alone on error. */
+static void env_uint(const char *(*get)(const char *), const char *var, unsigned lo, unsigned hi,
+                     unsigned *out)
+{
+    const char *v = get(var);
+    if (!v)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || errno || v[0] == '-' || n < lo || n > hi) {
+        char why[64];
+        snprintf(why, sizeof why, "expected a whole number from %u to %u", lo, hi);
+        bad_setting(var, v, why);
+        return;
+    }
+    *out = (unsigned)n;
+}
+
+static void env_bool(const char *(*get)(const char *), const char *var, int *out)
+{
+    const char *v = get(var);
+    if (!v)
+        return;
+    if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "on"))
+        *out = 1;
+    else if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+             !strcasecmp(v, "off"))
+        *out = 0;
+    else
+        bad_setting(var, v, "expected 1 or 0");
+}
+
+/* ------------------------------------------------------------------ */
+/* Servers */
+
+/* Parse "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53", "fe80::1%eth0",
+ * "[fe80::1%2]:5353". allow_port is 0 for resolv.conf, whose nameserver
+ * lines take no port. */
+static int server_parse(const char *text, int allow_port, struct fr_server *out)
+{
+    char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    const char *port = NULL;
+    size_t hl;
+    struct fr_server s;
+    memset(&s, 0, sizeof s);
+
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || !allow_port)
+            return -1;
+        hl = (size_t)(close - text - 1);
+        if (hl >= sizeof host)
+            return -1;
+        memcpy(host, text + 1, hl);
+        host[hl] = '\0';
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1])
+            return -1;
+    } else {
+        const char *colon = strchr(text, ':');
+        /* One colon: IPv4 with a port; more: a bare IPv6 address. */
+        if (allow_port && colon && !strchr(colon + 1, ':')) {
+            hl = (size_t)(colon - text);
+            port = colon + 1;
+        } else {
+            hl = strlen(text);
+        }
+        if (hl >= sizeof host)
+            return -1;
+        memcpy(host, text, hl);
+        host[hl] = '\0';
+    }
+
+    unsigned long portnum = 53;
+    if (port) {
+        char *end;
+        errno = 0;
+        portnum = strtoul(port, &end, 10);
+        if (!*port || *end || errno || portnum == 0 || portnum > 65535)
+            return -1;
+    }
+
+    struct sockaddr_in *sin = (struct sockaddr_in *)&s.addr;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s.addr;
+    char *pct = strchr(host, '%');
+    if (!pct && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)portnum);
+        s.addrlen = sizeof *sin;
+    } else {
+        if (pct)
+            *pct = '\0';
+        if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+            return -1;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)portnum);
+        if (pct) {
+            /* Same rule as glibc's res_init: an interface name, else a
+             * number. */
+            unsigned idx = if_nametoindex(pct + 1);
+            if (!idx) {
+                char *end;
+                unsigned long n = strtoul(pct + 1, &end, 10);
+                if (!pct[1] || *end)
+                    return -1;
+                idx = (unsigned)n;
+            }
+            sin6->sin6_scope_id = idx;
+        }
+        s.addrlen = sizeof *sin6;
+    }
+    snprintf(s.text, sizeof s.text, "%s", text);
+    *out = s;
+    return 0;
+}
+
+static int servers_from_env(struct fr_config *c, const char *v)
+{
+    char buf[1024];
+    unsigned n = 0;
+    struct fr_server tmp[FR_MAX_SERVERS];
+    if (strlen(v) >= sizeof buf)
+        return -1;
+    strcpy(buf, v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (n == FR_MAX_SERVERS || server_parse(tok, 1, &tmp[n]) != 0)
+            return -1;
+        n++;
+    }
+    if (n == 0)
+        return -1;
+    memcpy(c->servers, tmp, n * sizeof tmp[0]);
+    c->nservers = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* resolv.conf (glibc res_init.c semantics) */
+
+static void domains_clear(struct fr_config *c)
+{
+    for (unsigned i = 0; i < c->ndomains; i++)
+        free(c->domains[i]);
+    c->ndomains = 0;
+}
+
+/* Split the rest of a search/domain line into the search list. */
+static int domains_set(struct fr_config *c, char *rest, int only_first)
+{
+    domains_clear(c);
+    char *save = NULL;
+    for (char *tok = strtok_r(rest, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+        if (c->ndomains == FR_MAX_DOMAINS) {
+            c->punt = "more search domains than fastres keeps";
+            return 0;
+        }
+        /* glibc drops a trailing dot from search domains? No: it keeps the
+         * text as written; res_querydomain then strips one trailing dot. */
+        c->domains[c->ndomains] = strdup(tok);
+        if (!c->domains[c->ndomains])
+            return -1;
+        c->ndomains++;
+        if (only_first)
+            break;
+    }
+    return 0;
+}
+
+static unsigned opt_num(const char *v, unsigned cap)
+{
+    unsigned long n = strtoul(v, NULL, 10);
+    return n > cap ? cap : (unsigned)n;
+}
+
+static void parse_options(struct fr_config *c, char *rest)
+{
+    char *save = NULL;
+    for (char *o = strtok_r(rest, " \t\n", &save); o; o = strtok_r(NULL, " \t\n", &save)) {
+        if (!strncmp(o, "ndots:", 6))
+            c->ndots = opt_num(o + 6, FR_MAX_NDOTS);
+        else if (!strncmp(o, "timeout:", 8))
+            c->timeout_s = opt_num(o + 8, FR_MAX_TIMEOUT_S);
+        else if (!strncmp(o, "attempts:", 9))
+            c->attempts = opt_num(o + 9, FR_MAX_ATTEMPTS);
+        else if (!strcmp(o, "rotate"))
+            c->rotate = 1;   /* meaningless when every server is asked at once */
+        else if (!strcmp(o, "edns0"))
+            c->edns0 = 1;
+        else if (!strcmp(o, "trust-ad"))
+            c->trust_ad = 1;
+        else if (!strcmp(o, "use-vc"))
+            c->use_vc = 1;
+        else if (!strcmp(o, "no-tld-query"))
+            c->no_tld_query = 1;
+        else if (!strcmp(o, "single-request") || !strcmp(o, "single-request-reopen") ||
+                 !strcmp(o, "no-reload") || !strcmp(o, "debug"))
+            ;   /* transport or diagnostics only: fastres always uses separate sockets */
+        else if (!strcmp(o, "inet6") || !strcmp(o, "no-aaaa") || !strcmp(o, "no-check-names") ||
+                 !strcmp(o, "ip6-bytestring") || !strcmp(o, "ip6-dotint") ||
+                 !strcmp(o, "no-ip6-dotint"))
+            c->punt = "resolv.conf option fastres does not implement";
+        /* glibc ignores unknown options; so does fastres. */
+    }
+}
+
+static int parse_resolv(struct fr_config *c, const char *text)
+{
+    unsigned nns = 0;
+    int have_search = 0;
+    if (text) {
+        const char *p = text;
+        while (*p) {
+            const char *eol = strchr(p, '\n');
+            size_t len = eol ? (size_t)(eol - p) : strlen(p);
+            char line[1024];
+            if (len >= sizeof line) {
+                c->punt = "resolv.conf line too long";
+                len = sizeof line - 1;
+            }
+            memcpy(line, p, len);
+            line[len] = '\0';
+            p += len + (eol ? 1 : 0);
+            if (line[0] == ';' || line[0] == '#')
+                continue;
+            char *rest;
+            /* glibc matches the keyword followed by a space or tab. */
+            if (!strncmp(line, "nameserver", 10) && (line[10] == ' ' || line[10] == '\t')) {
+                rest = line + 11;
+                rest += strspn(rest, " \t");
+                rest[strcspn(rest, " \t\n;#")] = '\0';
+                if (nns < FR_RESOLV_MAX_NS && *rest &&
+                    server_parse(rest, 0, &c->servers[nns]) == 0)
+                    nns++;
+            } else if (!strncmp(line, "domain", 6) && (line[6] == ' ' || line[6] == '\t')) {
+                if (domains_set(c, line + 7, 1) != 0)
+                    return -1;
+                have_search = 1;
+            } else if (!strncmp(line, "search", 6) && (line[6] == ' ' || line[6] == '\t')) {
+                if (domains_set(c, line + 7, 0) != 0)
+                    return -1;
+                have_search = 1;
+            } else if (!strncmp(line, "options", 7) && (line[7] == ' ' || line[7] == '\t')) {
+                parse_options(c, line + 8);
+            } else if (!strncmp(line, "sortlist", 8) && (line[8] == ' ' || line[8] == '\t')) {
+                c->punt = "resolv.conf sortlist";
+            }
+        }
+    }
+    if (nns == 0) {
+        /* glibc's default when no nameserver is listed: the local host. */
+        struct sockaddr_in *sin = (struct sockaddr_in *)&c->servers[0].addr;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(53);
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        c->servers[0].addrlen = sizeof *sin;
+        strcpy(c->servers[0].text, "127.0.0.1");
+        nns = 1;
+    }
+    c->nservers = nns;
+    if (!have_search) {
+        /* glibc: without domain/search, the search list is the local
+         * domain: what follows the first dot of the host name. */
+        char host[256];
+        if (gethostname(host, sizeof host) == 0) {
+            host[sizeof host - 1] = '\0';
+            char *dot = strchr(host, '.');
+            if (dot && dot[1] && domains_set(c, dot + 1, 1) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* nsswitch.conf: fastres implements `hosts: files dns` and `hosts: dns`
+ * exactly; anything else (other sources, [ACTION] items, files only)
+ * goes to libc. */
+static void parse_nsswitch(struct fr_config *c, const char *text)
+{
+    if (!text) {
+        /* glibc's built-in default is "dns [!UNAVAIL=return] files". */
+        c->punt = "no nsswitch.conf";
+        return;
+    }
+    const char *p = text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[1024];
+        if (len >= sizeof line)
+            len = sizeof line - 1;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (eol ? 1 : 0);
+        char *s = line + strspn(line, " \t");
+        if (strncmp(s, "hosts", 5) != 0)
+            continue;
+        s += 5;
+        s += strspn(s, " \t");
+        if (*s != ':')
+            continue;
+        s++;
+        char *hash = strchr(s, '#');
+        if (hash)
+            *hash = '\0';
+        char *tok[4];
+        int n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(s, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+            if (n == 4)
+                break;
+            tok[n++] = t;
+        }
+        if (n == 2 && !strcmp(tok[0], "files") && !strcmp(tok[1], "dns"))
+            c->hosts_first = 1;
+        else if (n == 1 && !strcmp(tok[0], "dns"))
+            c->hosts_first = 0;
+        else
+            c->punt = "nsswitch.conf hosts line other than 'files dns'";
+        return;   /* glibc uses the first hosts line */
+    }
+    c->punt = "nsswitch.conf without a hosts line";
+}
+
+unsigned fr_config_glibc_deadline_ms(unsigned timeout_s, unsigned attempts, unsigned nservers)
+{
+    unsigned per_attempt = 0;
+    if (nservers == 0)
+        nservers = 1;
+    if (attempts == 0)
+        attempts = 1;   /* glibc: attempts:0 still sends once */
+    for (unsigned i = 0; i < nservers; i++) {
+        unsigned s = timeout_s << i;
+        if (i > 0)
+            s /= nservers;
+        if (s == 0)
+            s = 1;
+        per_attempt += s;
+    }
+    return per_attempt * attempts * 1000u;
+}
+
+static void apply_env(struct fr_config *c, const char *(*get)(const char *))
+{
+    const char *v;
+    int b = 0;
+    env_bool(get, "FASTRES_DISABLE", &b);
+    c->disabled = b;
+
+    if ((v = get("FASTRES_LOG"))) {
+        static const char *const names[] = { "error", "warn", "info", "debug" };
+        int found = -1;
+        for (int i = 0; i < 4; i++)
+            if (!strcasecmp(v, names[i]))
+                found = i;
+        if (found < 0)
+            bad_setting("FASTRES_LOG", v, "expected error, warn, info or debug");
+        else
+            fr_log_set_level((enum fr_log_level)found);
+    }
+    if ((v = get("FASTRES_SERVERS")) && servers_from_env(c, v) != 0)
+        bad_setting("FASTRES_SERVERS", v,
+                    "expected a comma-separated list of up to 8 addresses (IPv4[:port], "
+                    "IPv6, [IPv6%scope]:port)");
+    env_uint(get, "FASTRES_TIMEOUT_MS", 1, FR_MAX_MS, &c->deadline_ms);
+    env_uint(get, "FASTRES_RESEND_MS", 1, FR_MAX_MS, &c->resend_ms);
+    env_uint(get, "FASTRES_RESEND_MAX_MS", 1, FR_MAX_MS, &c->resend_max_ms);
+    env_uint(get, "FASTRES_CACHE_SIZE", 0, 1u << 20, &c->cache_size);
+    env_uint(get, "FASTRES_CACHE_MIN_TTL", 0, 7 * 86400, &c->cache_min_ttl);
+    env_uint(get, "FASTRES_CACHE_MAX_TTL", 0, 7 * 86400, &c->cache_max_ttl);
+    env_uint(get, "FASTRES_CACHE_NEG_MAX_TTL", 0, 7 * 86400, &c->cache_neg_max_ttl);
+    env_uint(get, "FASTRES_STALE_MAX", 0, 7 * 86400, &c->stale_max);
+    env_bool(get, "FASTRES_REFRESH", &c->refresh);
+    env_bool(get, "FASTRES_STATS", &c->stats);
+    if (c->resend_max_ms < c->resend_ms)
+        c->resend_max_ms = c->resend_ms;
+    if (c->cache_min_ttl > c->cache_max_ttl)
+        c->cache_min_ttl = c->cache_max_ttl;
+    /* The deadline environment value may shorten or lengthen glibc's; the
+     * default is glibc's own give-up time for the same resolv.conf. */
+    atomic_store(&env_warned, 1);
+}
+
+static const char *no_env(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+struct fr_config *fr_config_parse(const char *resolv_conf, const char *nsswitch_conf,
+                                  const char *(*getenv_fn)(const char *))
+{
+    struct fr_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->ndots = 1;          /* glibc defaults: ndots 1, RES_TIMEOUT 5, RES_DFLRETRY 2 */
+    c->timeout_s = 5;
+    c->attempts = 2;
+    c->resend_ms = DEFAULT_RESEND_MS;
+    c->resend_max_ms = DEFAULT_RESEND_MAX_MS;
+    c->cache_size = DEFAULT_CACHE_SIZE;
+    c->cache_max_ttl = DEFAULT_CACHE_MAX_TTL;
+    c->cache_neg_max_ttl = DEFAULT_NEG_MAX_TTL;
+    c->stale_max = DEFAULT_STALE_MAX;
+    c->refresh = 1;
+    if (parse_resolv(c, resolv_conf) != 0) {
+        fr_config_free(c);
+        return NULL;
+    }
+    parse_nsswitch(c, nsswitch_conf);
+    c->deadline_ms = fr_config_glibc_deadline_ms(c->timeout_s, c->attempts, c->nservers);
+    apply_env(c, getenv_fn ? getenv_fn : no_env);
+    /* glibc's own environment overrides of resolv.conf. */
+    if (getenv_fn && (getenv_fn("LOCALDOMAIN") || getenv_fn("RES_OPTIONS") ||
+                      getenv_fn("HOSTALIASES")))
+        c->punt = "LOCALDOMAIN, RES_OPTIONS or HOSTALIASES is set";
+    return c;
+}
+
+void fr_config_free(struct fr_config *c)
+{
+    if (!c)
+        return;
+    domains_clear(c);
+    if (c->res_ok)
+        res_nclose(&c->res);
+    free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots */
+
+struct snapshot {
+    struct fr_config cfg;     /* first: callers see only this part */
+    atomic_uint refs;
+};
+
+struct file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    int exists;
+};
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *cfg_cur;            /* under cfg_lock */
+static struct file_id id_resolv, id_nss;    /* under cfg_lock */
+static _Atomic uint64_t cfg_gen;
+static _Atomic uint64_t cfg_checked_ms;
+static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cfg_key;
+
+/* Each thread keeps a reference to the snapshot it last used, so the
+ * common path takes no lock: it compares one generation number. */
+static __thread struct snapshot *tls_snap;
+static __thread uint64_t tls_gen;
+
+static void snap_put(struct snapshot *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        struct fr_config *c = &s->cfg;
+        domains_clear(c);
+        if (c->res_ok)
+            res_nclose(&c->res);
+        free(s);
+    }
+}
+
+static void tls_release(void *p)
+{
+    snap_put(p);
+}
+
+static void cfg_atfork_prepare(void)
+{
+    pthread_mutex_lock(&cfg_lock);
+}
+
+static void cfg_atfork_release(void)
+{
+    pthread_mutex_unlock(&cfg_lock);
+}
+
+static void cfg_init(void)
+{
+    pthread_key_create(&cfg_key, tls_release);
+    /* A fork while another thread holds cfg_lock would leave the child
+     * with a lock nobody can release. */
+    pthread_atfork(cfg_atfork_prepare, cfg_atfork_release, cfg_atfork_release);
+}
+
+static char *file_read(const char *path, struct file_id *id)
+{
+    char *buf = NULL;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    memset(id, 0, sizeof *id);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || st.st_size > CONFIG_FILE_MAX)
+        goto done;
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf)
+        goto done;
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    id->size = st.st_size;
+    id->mtime = st.st_mtim;
+    id->exists = 1;
+done:
+    close(fd);
+    return buf;
+}
+
+static int file_changed(const char *path, const struct file_id *id)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return id->exists;
+    return !id->exists || st.st_dev != id->dev || st.st_ino != id->ino || st.st_size != id->size ||
+           st.st_mtim.tv_sec != id->mtime.tv_sec || st.st_mtim.tv_nsec != id->mtime.tv_nsec;
+}
+
+/* Build a new snapshot from the files; called with cfg_lock held. */
+static struct snapshot *snap_build(void)
+{
+    struct file_id rid, nid;
+    char *rtext = file_read(RESOLV_CONF, &rid);
+    char *ntext = file_read(NSSWITCH_CONF, &nid);
+    struct snapshot *s = NULL;
+    struct fr_config *c = fr_config_parse(rtext, ntext, fr_config_getenv);
+    if (!c)
+        goto done;
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        fr_config_free(c);
+        goto done;
+    }
+    s->cfg = *c;
+    free(c);    /* the domain strings now belong to s->cfg */
+    atomic_store(&s->refs, 1);
+    /* glibc's view of the same files, to compare against _res later. */
+    s->cfg.res_ok = res_ninit(&s->cfg.res) == 0;
+    s->cfg.generation = atomic_load(&cfg_gen) + 1;
+    id_resolv = rid;
+    id_nss = nid;
+done:
+    free(rtext);
+    free(ntext);
+    return s;
+}
+
+const struct fr_config *fr_config_acquire(void)
+{
+    pthread_once(&cfg_once, cfg_init);
+    uint64_t now = fr_clock_now_ms();
+    uint64_t checked = atomic_load_explicit(&cfg_checked_ms, memory_order_relaxed);
+    int need_check = !atomic_load(&cfg_gen) || now - checked >= FR_CONFIG_RECHECK_MS ||
+                     now < checked;
+    /* One thread per interval does the stat()s; the others go on with the
+     * snapshot they have. */
+    if (need_check && (atomic_compare_exchange_strong(&cfg_checked_ms, &checked, now) ||
+                       !atomic_load(&cfg_gen))) {
+        pthread_mutex_lock(&cfg_lock);
+        if (!cfg_cur || file_changed(RESOLV_CONF, &id_resolv) ||
+            file_changed(NSSWITCH_CONF, &id_nss)) {
+            struct snapshot *s = snap_build();
+            if (s) {
+                struct snapshot *old = cfg_cur;
+                cfg_cur = s;
+                atomic_store(&cfg_gen, s->cfg.generation);
+                snap_put(old);
+                if (old)
+                    fr_log(FR_LOG_INFO, "config", "configuration changed, re-read");
+            }
+        }
+        pthread_mutex_unlock(&cfg_lock);
+    }
+
+    uint64_t gen = atomic_load(&cfg_gen);
+    if (!gen)
+        return NULL;
+    if (tls_gen != gen || !tls_snap) {
+        pthread_mutex_lock(&cfg_lock);
+        struct snapshot *old = tls_snap;
+        tls_snap = cfg_cur;
+        if (tls_snap)
+            atomic_fetch_add(&tls_snap->refs, 1);
+        tls_gen = tls_snap ? tls_snap->cfg.generation : 0;
+        pthread_mutex_unlock(&cfg_lock);
+        snap_put(old);
+        pthread_setspecific(cfg_key, tls_snap);
+    }
+    if (tls_snap)
+        atomic_fetch_add_explicit(&tls_snap->refs, 1, memory_order_relaxed);
+    return tls_snap ? &tls_snap->cfg : NULL;
+}
+
+void fr_config_release(const struct fr_config *cfg)
+{
+    /* cfg is the first member of its snapshot. */
+    if (cfg)
+        snap_put((struct snapshot *)(void *)cfg);
+}
+
+void fr_config_reset(void)
+{
+    atomic_store(&cfg_checked_ms, 0);
+    pthread_mutex_lock(&cfg_lock);
+    memset(&id_resolv, 0, sizeof id_resolv);
+    memset(&id_nss, 0, sizeof id_nss);
+    pthread_mutex_unlock(&cfg_lock);
+    /* Make the next acquire check at once, even under a fake clock. */
+    atomic_store(&cfg_checked_ms, fr_clock_now_ms() - FR_CONFIG_RECHECK_MS);
+}
+
+/* ------------------------------------------------------------------ */
+/* _res comparison */
+
+static int sa_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->sa_family != b->sa_family)
+        return 0;
+    if (a->sa_family == AF_INET)
+        return !memcmp(a, b, sizeof(struct sockaddr_in));
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+               !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
+    }
+    return 0;
+}
+
+/* glibc's res_ninit leaves IPv6 servers in _u._ext.nsaddrs and an
+ * AF_UNSPEC placeholder in nsaddr_list. */
+static const struct sockaddr *res_server(res_state s, int i)
+{
+    if (s->_u._ext.nsaddrs[i])
+        return (const struct sockaddr *)s->_u._ext.nsaddrs[i];
+    return (const struct sockaddr *)&s->nsaddr_list[i];
+}
+
+int fr_config_res_matches(const struct fr_config *cfg, res_state statp)
+{
+    if (!statp || !(statp->options & RES_INIT))
+        return 1;   /* glibc initialises it from the same files */
+    const struct __res_state *ref = &cfg->res;
+    if (!cfg->res_ok)
+        return 0;
+    if (statp->options != ref->options || statp->retrans != ref->retrans ||
+        statp->retry != ref->retry || statp->ndots != ref->ndots ||
+        statp->nscount != ref->nscount || statp->nsort != ref->nsort)
+        return 0;
+    for (int i = 0; i < statp->nscount && i < MAXNS; i++)
+        if (!sa_equal(res_server(statp, i), res_server((res_state)ref, i)))
+            return 0;
+    for (int i = 0; i < MAXDNSRCH + 1; i++) {
+        const char *a = statp->dnsrch[i], *b = ref->dnsrch[i];
+        if (!a || !b) {
+            if (a != b)
+                return 0;
+            break;
+        }
+        if (strcmp(a, b) != 0)
+            return 0;
+    }
+    return 1;
+}

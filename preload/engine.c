@@ -1,0 +1,473 @@
+/* fastres: racing engine over c-ares (see engine.h).
+ *
+ * The loop follows musl's res_msend.c: send to all servers at once, accept
+ * only NOERROR/NXDOMAIN, re-send at once after SERVFAIL and the like (up
+ * to `attempts` bad replies per server, as glibc asks each server that
+ * often), keep waiting otherwise, re-send unanswered questions on a
+ * doubling millisecond schedule, stop at the deadline. */
+#include "engine.h"
+
+#include <ares.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+
+/* glibc's RESOLV_EDNS_BUFFER_SIZE: the payload size it advertises with
+ * `options edns0`. fastres advertises the same so replies match. */
+#define ENGINE_EDNS_SIZE 1200
+/* c-ares 1.18 hands at most this many sockets per channel to
+ * ares_getsock; one server per channel uses one UDP and one TCP socket. */
+#define ENGINE_SOCKS_PER_CHANNEL ARES_GETSOCK_MAXNUM
+#define ENGINE_MAX_CHANNELS (FR_ENGINE_MAX_QUESTIONS * FR_MAX_SERVERS)
+
+static struct {
+    _Atomic uint64_t questions, sent, won, failed, sockets_open;
+} stats;
+
+void fr_engine_stats(struct fr_engine_stats *out)
+{
+    out->questions = atomic_load(&stats.questions);
+    out->sent = atomic_load(&stats.sent);
+    out->won = atomic_load(&stats.won);
+    out->failed = atomic_load(&stats.failed);
+    out->sockets_open = atomic_load(&stats.sockets_open);
+}
+
+struct race;
+struct question_state;
+
+/* One server for one question: a channel of its own. */
+struct lane {
+    struct question_state *q;
+    const struct fr_server *server;
+    ares_channel ch;
+    unsigned outstanding;   /* sends c-ares still holds */
+    unsigned bad;           /* unusable replies or errors so far */
+    int done;               /* no more sends to this server */
+};
+
+struct question_state {
+    struct race *race;
+    struct fr_question *out;
+    unsigned char *qbuf;
+    int qlen;
+    struct lane lanes[FR_MAX_SERVERS];
+    unsigned nlanes;
+    int done;
+    uint64_t next_send_ms;
+    unsigned interval_ms;
+};
+
+struct race {
+    const struct fr_config *cfg;
+    struct question_state qs[FR_ENGINE_MAX_QUESTIONS];
+    unsigned nq;
+};
+
+/* ------------------------------------------------------------------ */
+/* Sockets: c-ares opens them through these so that every socket is
+ * close-on-exec from birth and TCP writes never raise SIGPIPE in the host
+ * program. */
+
+static ares_socket_t sock_open(int domain, int type, int protocol, void *user)
+{
+    (void)user;
+    int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+    if (fd >= 0)
+        atomic_fetch_add(&stats.sockets_open, 1);
+    return fd;
+}
+
+static int sock_close(ares_socket_t fd, void *user)
+{
+    (void)user;
+    atomic_fetch_sub(&stats.sockets_open, 1);
+    return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *user)
+{
+    const struct lane *l = user;
+    /* c-ares 1.18 keeps servers without an IPv6 scope id; put it back for
+     * link-local servers such as fe80::1%eth0. */
+    if (sa->sa_family == AF_INET6 && l->server->addr.ss_family == AF_INET6 &&
+        len >= (ares_socklen_t)sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 s6;
+        memcpy(&s6, sa, sizeof s6);
+        const struct sockaddr_in6 *cfg6 = (const void *)&l->server->addr;
+        if (!s6.sin6_scope_id)
+            s6.sin6_scope_id = cfg6->sin6_scope_id;
+        return connect(fd, (struct sockaddr *)&s6, sizeof s6);
+    }
+    return connect(fd, sa, len);
+}
+
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+                                  struct sockaddr *from, ares_socklen_t *fromlen, void *user)
+{
+    (void)user;
+    return recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *user)
+{
+    (void)user;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = (struct iovec *)iov;
+    m.msg_iovlen = (size_t)n;
+    return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+static const struct ares_socket_functions sock_funcs = {
+    sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv,
+};
+
+/* ------------------------------------------------------------------ */
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static int lib_ok;
+
+static void lib_init(void)
+{
+    lib_ok = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS;
+}
+
+static uint64_t mono_ms(void)
+{
+    /* The engine's schedule runs on the real clock even when tests fake
+     * fr_clock for cache ageing. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int lane_open(struct lane *l, const struct fr_config *cfg)
+{
+    struct ares_options o;
+    struct in_addr placeholder = { htonl(INADDR_LOOPBACK) };
+    memset(&o, 0, sizeof o);
+    /* Every option c-ares would otherwise read from /etc/resolv.conf or
+     * the environment is set, so ares_init_options reads no file: this
+     * channel knows exactly one server. NOCHECKRESP hands SERVFAIL and
+     * REFUSED replies to the callback instead of retrying inside c-ares:
+     * the race decides. */
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
+               ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SORTLIST | ARES_OPT_SERVERS;
+    o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | (cfg->use_vc ? ARES_FLAG_USEVC : 0);
+    /* Each send may live until the deadline; the race re-sends itself. */
+    o.timeout = (int)cfg->deadline_ms;
+    o.tries = 1;
+    o.ndots = 1;
+    o.ndomains = 0;
+    o.lookups = (char *)"b";
+    o.nsort = 0;
+    o.nservers = 1;
+    o.servers = &placeholder;
+    if (ares_init_options(&l->ch, &o, mask) != ARES_SUCCESS) {
+        l->ch = NULL;
+        return -1;
+    }
+    struct ares_addr_port_node node;
+    memset(&node, 0, sizeof node);
+    const struct sockaddr *sa = (const struct sockaddr *)&l->server->addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const void *)sa;
+        node.family = AF_INET;
+        memcpy(&node.addr.addr4, &sin->sin_addr, 4);
+        node.udp_port = node.tcp_port = ntohs(sin->sin_port);
+    } else {
+        const struct sockaddr_in6 *sin6 = (const void *)sa;
+        node.family = AF_INET6;
+        memcpy(&node.addr.addr6, &sin6->sin6_addr, 16);
+        node.udp_port = node.tcp_port = ntohs(sin6->sin6_port);
+    }
+    if (ares_set_servers_ports(l->ch, &node) != ARES_SUCCESS) {
+        ares_destroy(l->ch);
+        l->ch = NULL;
+        return -1;
+    }
+    ares_set_socket_functions(l->ch, &sock_funcs, l);
+    return 0;
+}
+
+static void question_finish(struct question_state *q, enum fr_status st)
+{
+    if (q->done)
+        return;
+    q->done = 1;
+    q->out->status = st;
+    if (st == FR_OK)
+        atomic_fetch_add(&stats.won, 1);
+    else
+        atomic_fetch_add(&stats.failed, 1);
+}
+
+/* A question fails early when every server is out of attempts and none
+ * has a send that could still be answered. */
+static void question_check_exhausted(struct question_state *q)
+{
+    for (unsigned i = 0; i < q->nlanes; i++)
+        if (!q->lanes[i].done || q->lanes[i].outstanding)
+            return;
+    question_finish(q, FR_AGAIN);
+}
+
+static void lane_send(struct lane *l);
+
+static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    (void)timeouts;
+    struct lane *l = arg;
+    struct question_state *q = l->q;
+    if (l->outstanding)
+        l->outstanding--;
+    if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || q->done)
+        return;
+
+    if (status == ARES_SUCCESS && abuf && alen > 0) {
+        struct fr_msg_hdr h;
+        if (fr_msg_header(abuf, (size_t)alen, &h) == FR_OK &&
+            (FR_MSG_RCODE(&h) == FR_RCODE_NOERROR || FR_MSG_RCODE(&h) == FR_RCODE_NXDOMAIN) &&
+            !FR_MSG_TC(&h) && fr_msg_validate(abuf, (size_t)alen) == FR_OK) {
+            uint8_t *copy = malloc((size_t)alen);
+            if (!copy) {
+                question_finish(q, FR_NOMEM);
+                return;
+            }
+            memcpy(copy, abuf, (size_t)alen);
+            q->out->answer = copy;
+            q->out->answer_len = (size_t)alen;
+            question_finish(q, FR_OK);
+            return;
+        }
+        fr_log(FR_LOG_DEBUG, "engine", "%s: unusable reply (rcode %d, %d bytes) for %s",
+               l->server->text, alen >= 4 ? abuf[3] & 0xf : -1, alen, q->out->name);
+    } else {
+        fr_log(FR_LOG_DEBUG, "engine", "%s: %s for %s", l->server->text, ares_strerror(status),
+               q->out->name);
+    }
+    /* SERVFAIL, REFUSED, FORMERR, malformed, connection refused: never a
+     * winner while another server may answer. Ask this server again at
+     * once while it has attempts left (glibc asks each server `attempts`
+     * times; musl re-sends SERVFAIL at once). */
+    l->bad++;
+    if (l->bad >= q->race->cfg->attempts)
+        l->done = 1;
+    else
+        lane_send(l);
+    question_check_exhausted(q);
+}
+
+static void lane_send(struct lane *l)
+{
+    if (l->done || !l->ch)
+        return;
+    l->outstanding++;
+    l->q->out->sent++;
+    atomic_fetch_add(&stats.sent, 1);
+    ares_send(l->ch, l->q->qbuf, l->q->qlen, on_reply, l);
+}
+
+/* Names the engine can put on the wire the way glibc's res_mkquery would:
+ * labels of 1..63 octets, at most 253 characters, no backslash escapes
+ * (c-ares 1.18 does not decode \DDD as ns_name_pton does). */
+static int name_ok(const char *name)
+{
+    size_t len = strlen(name), label = 0;
+    if (len && name[len - 1] == '.')
+        len--;
+    if (len == 0 || len > FR_MSG_NAME_MAX - 2)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == '\\')
+            return 0;
+        if (name[i] == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+        } else if (++label > 63) {
+            return 0;
+        }
+    }
+    return label > 0;
+}
+
+static enum fr_status question_setup(struct race *r, struct question_state *q, struct fr_question *out)
+{
+    const struct fr_config *cfg = r->cfg;
+    q->race = r;
+    q->out = out;
+    out->status = FR_AGAIN;
+    out->answer = NULL;
+    out->answer_len = 0;
+    out->sent = 0;
+    if (!name_ok(out->name)) {
+        q->done = 1;
+        out->status = FR_BADNAME;
+        return FR_OK;
+    }
+    if (ares_create_query(out->name, out->qclass, out->qtype, 0, 1, &q->qbuf, &q->qlen,
+                          cfg->edns0 ? ENGINE_EDNS_SIZE : 0) != ARES_SUCCESS) {
+        q->done = 1;
+        out->status = FR_BADNAME;
+        return FR_OK;
+    }
+    if (cfg->trust_ad && q->qlen > 3)
+        q->qbuf[3] |= 0x20;   /* AD bit, as glibc sets with trust-ad */
+    q->nlanes = cfg->nservers;
+    for (unsigned i = 0; i < q->nlanes; i++) {
+        struct lane *l = &q->lanes[i];
+        l->q = q;
+        l->server = &cfg->servers[i];
+        if (lane_open(l, cfg) != 0)
+            return FR_PUNT;
+    }
+    q->interval_ms = cfg->resend_ms;
+    return FR_OK;
+}
+
+static void question_teardown(struct question_state *q)
+{
+    for (unsigned i = 0; i < q->nlanes; i++)
+        if (q->lanes[i].ch)
+            ares_destroy(q->lanes[i].ch);   /* closes its sockets */
+    if (q->qbuf)
+        ares_free_string(q->qbuf);
+}
+
+enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *qs, unsigned n)
+{
+    struct race r;
+    enum fr_status ret = FR_OK;
+    memset(&r, 0, sizeof r);
+    r.cfg = cfg;
+    if (n == 0 || n > FR_ENGINE_MAX_QUESTIONS || cfg->nservers == 0)
+        return FR_PUNT;
+    pthread_once(&lib_once, lib_init);
+    if (!lib_ok)
+        return FR_PUNT;
+
+    r.nq = n;
+    for (unsigned i = 0; i < n; i++) {
+        atomic_fetch_add(&stats.questions, 1);
+        ret = question_setup(&r, &r.qs[i], &qs[i]);
+        if (ret != FR_OK)
+            goto done;
+    }
+
+    uint64_t start = mono_ms();
+    uint64_t deadline = start + cfg->deadline_ms;
+    for (unsigned i = 0; i < n; i++)
+        r.qs[i].next_send_ms = start;
+
+    for (;;) {
+        uint64_t now = mono_ms();
+        int pending = 0;
+        uint64_t wake = deadline;
+        for (unsigned i = 0; i < n; i++) {
+            struct question_state *q = &r.qs[i];
+            if (q->done)
+                continue;
+            if (now >= q->next_send_ms) {
+                for (unsigned k = 0; k < q->nlanes; k++)
+                    lane_send(&q->lanes[k]);
+                /* First send at t=0, then after resend_ms, doubling up to
+                 * resend_max_ms. */
+                q->next_send_ms = now + q->interval_ms;
+                q->interval_ms = q->interval_ms * 2 > cfg->resend_max_ms ? cfg->resend_max_ms
+                                                                         : q->interval_ms * 2;
+                question_check_exhausted(q);
+            }
+            if (!q->done) {
+                pending = 1;
+                if (q->next_send_ms < wake)
+                    wake = q->next_send_ms;
+            }
+        }
+        if (!pending)
+            break;
+        if (now >= deadline) {
+            for (unsigned i = 0; i < n; i++)
+                question_finish(&r.qs[i], FR_AGAIN);
+            break;
+        }
+
+        struct pollfd pfd[ENGINE_MAX_CHANNELS * ENGINE_SOCKS_PER_CHANNEL];
+        ares_channel owner[ENGINE_MAX_CHANNELS * ENGINE_SOCKS_PER_CHANNEL];
+        nfds_t np = 0;
+        for (unsigned i = 0; i < n; i++) {
+            struct question_state *q = &r.qs[i];
+            if (q->done)
+                continue;
+            for (unsigned k = 0; k < q->nlanes; k++) {
+                struct lane *l = &q->lanes[k];
+                ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+                int bits = ares_getsock(l->ch, socks, ARES_GETSOCK_MAXNUM);
+                for (int s = 0; s < ARES_GETSOCK_MAXNUM; s++) {
+                    short ev = 0;
+                    if (ARES_GETSOCK_READABLE(bits, s))
+                        ev |= POLLIN;
+                    if (ARES_GETSOCK_WRITABLE(bits, s))
+                        ev |= POLLOUT;
+                    if (!ev)
+                        continue;
+                    pfd[np].fd = socks[s];
+                    pfd[np].events = ev;
+                    pfd[np].revents = 0;
+                    owner[np] = l->ch;
+                    np++;
+                }
+                /* c-ares's own timers (TCP connect, its per-send timeout). */
+                struct timeval tv, *tvp = ares_timeout(l->ch, NULL, &tv);
+                if (tvp) {
+                    uint64_t t = now + (uint64_t)tvp->tv_sec * 1000u + (uint64_t)tvp->tv_usec / 1000u;
+                    if (t < wake)
+                        wake = t;
+                }
+            }
+        }
+        int wait = wake > now ? (int)(wake - now) : 0;
+        int rc = poll(pfd, np, wait);
+        if (rc < 0 && errno != EINTR) {
+            fr_log(FR_LOG_ERROR, "engine", "poll: %s", strerror(errno));
+            for (unsigned i = 0; i < n; i++)
+                question_finish(&r.qs[i], FR_AGAIN);
+            break;
+        }
+        for (nfds_t p = 0; rc > 0 && p < np; p++) {
+            if (!pfd[p].revents)
+                continue;
+            ares_socket_t rd = (pfd[p].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[p].fd
+                                                                               : ARES_SOCKET_BAD;
+            ares_socket_t wr = (pfd[p].revents & (POLLOUT | POLLERR | POLLHUP)) ? pfd[p].fd
+                                                                                : ARES_SOCKET_BAD;
+            ares_process_fd(owner[p], rd, wr);
+        }
+        /* Let every channel run its timers. */
+        for (unsigned i = 0; i < n; i++)
+            for (unsigned k = 0; k < r.qs[i].nlanes; k++)
+                if (!r.qs[i].done)
+                    ares_process_fd(r.qs[i].lanes[k].ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    }
+
+done:
+    for (unsigned i = 0; i < n; i++) {
+        question_teardown(&r.qs[i]);
+        if (ret != FR_OK) {
+            free(qs[i].answer);
+            qs[i].answer = NULL;
+        }
+    }
+    return ret;
+}

@@ -1,0 +1,50 @@
+/* fastres: the racing engine.
+ *
+ * Each question goes to every configured nameserver at once; the first
+ * acceptable reply (NOERROR or NXDOMAIN, well formed, from the server it
+ * was sent to, for the question asked) wins. c-ares does the transport:
+ * sending, matching IDs and questions, TCP on truncation. Racing, the
+ * re-send schedule and the deadline are this module's.
+ *
+ * Every lookup uses its own c-ares channels (one per question and server,
+ * so A and AAAA never share a socket) and closes them before returning:
+ * no descriptor outlives a call, and a forked child never shares a socket
+ * with its parent. */
+#ifndef FR_ENGINE_H
+#define FR_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "status.h"
+
+/* Questions raced together in one call: A and AAAA for AF_UNSPEC. */
+#define FR_ENGINE_MAX_QUESTIONS 2
+
+struct fr_question {
+    /* in */
+    const char *name;      /* text form, no trailing dot needed */
+    uint16_t qtype, qclass;
+    /* out */
+    enum fr_status status; /* FR_OK: answer holds the winning reply */
+    uint8_t *answer;       /* malloc'd winning reply (NOERROR or NXDOMAIN) */
+    size_t answer_len;
+    unsigned sent;         /* datagrams sent for this question (statistics) */
+};
+
+/* Race n questions (n <= FR_ENGINE_MAX_QUESTIONS) against cfg's servers.
+ * Each question ends with FR_OK (answer set; the caller frees it),
+ * FR_AGAIN (deadline passed, or every server failed), FR_BADNAME (the name
+ * cannot be put in a query), or FR_NOMEM/FR_PUNT (fastres could not set
+ * up: the caller goes to libc). Returns FR_OK when the engine ran, else
+ * the set-up failure. */
+enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *qs, unsigned n);
+
+/* Counters since start (for FASTRES_STATS and tests). */
+struct fr_engine_stats {
+    uint64_t questions, sent, won, failed, sockets_open;
+};
+void fr_engine_stats(struct fr_engine_stats *out);
+
+#endif
