@@ -91,12 +91,27 @@ clean:
 	rm -rf build build-san libfastres.so
 
 # DEPLOY-BEGIN (install/uninstall targets)
-install: libfastres.so
-	install -d $(DESTDIR)$(LIBDIR)
-	install -m 0755 libfastres.so $(DESTDIR)$(LIBDIR)/libfastres.so
+DEPLOY_SCRIPTS := fastres-run fastres-entrypoint fastres-systemd
+# The library `make install` copies.  test/test_deploy.sh points it at an
+# already built file so that installing there never starts a build.
+INSTALL_SO ?= libfastres.so
 
+# The scripts learn the library's installed path: @FASTRES_LIB@ is replaced.
+install: $(INSTALL_SO)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(INSTALL_SO) $(DESTDIR)$(LIBDIR)/libfastres.so
+	for s in $(DEPLOY_SCRIPTS); do \
+		sed 's|@FASTRES_LIB@|$(LIBDIR)/libfastres.so|' scripts/$$s >$(DESTDIR)$(BINDIR)/$$s.tmp && \
+		chmod 0755 $(DESTDIR)$(BINDIR)/$$s.tmp && \
+		mv -f $(DESTDIR)$(BINDIR)/$$s.tmp $(DESTDIR)$(BINDIR)/$$s || exit 1; \
+	done
+	install -m 0644 $(DEPLOY_SCRIPTS:%=scripts/%.1) $(DESTDIR)$(MANDIR)/man1/
+
+# LIBDIR is fastres's own directory and goes too; BINDIR and MANDIR are shared.
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libfastres.so
+	rm -f $(DESTDIR)$(LIBDIR)/libfastres.so $(DEPLOY_SCRIPTS:%=$(DESTDIR)$(BINDIR)/%) \
+		$(DEPLOY_SCRIPTS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || :
 # DEPLOY-END
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
