@@ -632,7 +632,15 @@ static void fr_gd_put_reply(FILE *out, const unsigned char *ans, int len)
                  {ns_f_ra, "ra"}, {ns_f_ad, "ad"}, {ns_f_cd, "cd"}};
 
     if (ns_initparse(ans, len, &msg) < 0) {
-        fprintf(out, " UNPARSEABLE(errno=%d)", errno);
+        /* A reply cut short by a small buffer: its header still says what
+         * the caller would see (rcode, TC). */
+        if (len >= HFIXEDSZ) {
+            const HEADER *hp = (const HEADER *)ans;
+            fprintf(out, " rcode=%s qr=%d aa=%d tc=%d rd=%d ra=%d ad=%d cd=%d",
+                    fr_gd_name_of(fr_gd_rcodes, hp->rcode, t1, sizeof(t1)), hp->qr, hp->aa,
+                    hp->tc, hp->rd, hp->ra, hp->ad, hp->cd);
+        }
+        fputs(" UNPARSEABLE", out);
         return;
     }
     fprintf(out, " rcode=%s flags=",
@@ -674,12 +682,12 @@ static void fr_gd_put_reply(FILE *out, const unsigned char *ans, int len)
         }
     }
     fputs(" an={", out);
-    /* Reuse the sorter but keep the braces from above. */
     qsort(items, n, sizeof(*items), fr_gd_strcmp);
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputs("; ", out);
-        fr_gd_put_str(out, items[i]);
+        /* Already text: libresolv escapes names, fr_gd_fmt_rr the rest. */
+        fputs(items[i], out);
         free(items[i]);
     }
     fputc('}', out);
