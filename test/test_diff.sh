@@ -117,12 +117,12 @@ done
 ! grep -q ' => BADCASE' "$work/plain.out" || fail "gaidiff cannot parse: $(grep -m3 ' => BADCASE' "$work/plain.out")"
 
 # Everything glibc survives, in one process.
-grep -v -E ' => (CRASH|TIMEOUT)' "$work/plain.out" | sed 's/ => .*//' >"$work/inproc.cases"
+grep -v -E ' => (CRASH|TIMEOUT|EXIT)' "$work/plain.out" | sed 's/ => .*//' >"$work/inproc.cases"
 LD_PRELOAD=$PRELOAD "$GAIDIFF" -n -f "$work/inproc.cases" >"$work/inproc.out" 2>"$work/inproc.err" ||
     echo "test_diff: gaidiff (inproc, preload) exited $? (counted below)" >&2
 t3=$(date +%s.%N)
 # The plain lines for the same cases, without the repeat markers.
-grep -v -E ' => (CRASH|TIMEOUT)' "$work/plain.out" >"$work/plain-inproc.out"
+grep -v -E ' => (CRASH|TIMEOUT|EXIT)' "$work/plain.out" >"$work/plain-inproc.out"
 
 # compare NAME GLIBC FASTRES: one line per case, same order; prints
 # failures and "passed failed" counts on the last line.

@@ -417,9 +417,19 @@ done:
         freeaddrinfo(res);
 }
 
+/* Element i of a NULL-terminated pointer array that may sit at any
+ * alignment: a _r call given an unaligned buffer may leave its h_aliases
+ * and h_addr_list arrays unaligned (glibc's numeric path does). */
+static char *fr_gd_ptr_at(char **arr, size_t i)
+{
+    char *p;
+    memcpy(&p, (const char *)arr + i * sizeof(p), sizeof(p));
+    return p;
+}
+
 static void fr_gd_put_hostent(FILE *out, const struct hostent *h)
 {
-    char tmp[32];
+    char tmp[32], *a;
     size_t n = 0;
     char **items;
 
@@ -427,33 +437,34 @@ static void fr_gd_put_hostent(FILE *out, const struct hostent *h)
     fr_gd_put_str(out, h->h_name);
     /* Aliases keep their order: it is the CNAME chain's. */
     fputs(" aliases=[", out);
-    for (char **a = h->h_aliases; a && *a; a++) {
-        if (a != h->h_aliases)
+    for (size_t i = 0; h->h_aliases && (a = fr_gd_ptr_at(h->h_aliases, i)); i++) {
+        if (i)
             fputc(',', out);
-        fr_gd_put_str(out, *a);
+        fr_gd_put_str(out, a);
     }
-    fprintf(out, "] type=%s len=%d first=",
+    fprintf(out, "] type=%s len=%d",
             fr_gd_name_of(fr_gd_families, h->h_addrtype, tmp, sizeof(tmp)), h->h_length);
-    for (char **a = h->h_addr_list; a && *a; a++)
+    while (h->h_addr_list && fr_gd_ptr_at(h->h_addr_list, n))
         n++;
-    /* The first address's family is the type's; print it only as a marker
-     * that the list is non-empty. */
-    fputs(n ? "yes" : "none", out);
     items = calloc(n ? n : 1, sizeof(*items));
     if (!items) {
         fputs(" OOM", out);
         return;
     }
-    n = 0;
-    for (char **a = h->h_addr_list; a && *a; a++) {
+    for (size_t i = 0; i < n; i++) {
         char buf[INET6_ADDRSTRLEN] = "?";
+        unsigned char addr[16];
+        a = fr_gd_ptr_at(h->h_addr_list, i);
         if ((h->h_addrtype == AF_INET && h->h_length == 4) ||
-            (h->h_addrtype == AF_INET6 && h->h_length == 16))
-            inet_ntop(h->h_addrtype, *a, buf, sizeof(buf));
-        items[n] = strdup(buf);
-        if (!items[n])
+            (h->h_addrtype == AF_INET6 && h->h_length == 16)) {
+            memcpy(addr, a, (size_t)h->h_length);
+            inet_ntop(h->h_addrtype, addr, buf, sizeof(buf));
+        }
+        items[i] = strdup(buf);
+        if (!items[i]) {
+            n = i;
             break;
-        n++;
+        }
     }
     fprintf(out, " n=%zu ", n);
     fr_gd_put_sorted(out, items, n);
