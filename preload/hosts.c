@@ -495,29 +495,28 @@ static enum fr_status hosts_refresh(void)
         goto done;  /* another thread just did it */
 
     /* Only reload_lock holders replace db_cur, so reading it here is safe. */
+    int same = 0;
     if (db_cur) {
         struct hosts_sig sig = {0};
         struct stat sb;
-        int same = 0;
         if (stat(HOSTS_PATH, &sb) == 0) {
             hosts_sig_of(&sig, &sb);
             same = hosts_sig_eq(&sig, &db_cur->sig);
         } else if (errno == ENOENT || errno == ENOTDIR) {
             same = db_cur->status == FR_NOTFOUND;
         }
-        if (same)
-            goto checked;
     }
-    struct hosts_db *db = NULL;
-    st = hosts_load(&db);
-    if (st != FR_OK)
-        goto done;  /* next_check_ms stays due: the next lookup retries */
-    pthread_rwlock_wrlock(&db_lock);
-    struct hosts_db *old = db_cur;
-    db_cur = db;
-    pthread_rwlock_unlock(&db_lock);
-    hosts_db_free(old);
-checked:
+    if (!same) {
+        struct hosts_db *db = NULL;
+        st = hosts_load(&db);
+        if (st != FR_OK)
+            goto done;  /* next_check_ms stays due: the next lookup retries */
+        pthread_rwlock_wrlock(&db_lock);
+        struct hosts_db *old = db_cur;
+        db_cur = db;
+        pthread_rwlock_unlock(&db_lock);
+        hosts_db_free(old);
+    }
     atomic_store_explicit(&next_check_ms, now + FR_HOSTS_RECHECK_MS, memory_order_release);
 done:
     pthread_mutex_unlock(&reload_lock);

@@ -46,9 +46,10 @@
 #define FR_HOSTS_RECHECK_MS 1000
 
 /* Largest hosts file fastres parses. The biggest published blocklist
- * hosts files are about 5 MB (150,000 lines); the parsed copy costs about
- * twice the file. Beyond this, lookups give FR_PUNT (libc reads the file
- * itself) and one line is logged. */
+ * hosts files are about 5 MB (150,000 lines); loading one of 6 MB took
+ * 77 ms and raised peak memory by 27 MB (parsed copy plus the file and a
+ * scratch copy while loading). Beyond this, lookups give FR_PUNT (libc
+ * reads the file itself) and one line is logged per file change. */
 #define FR_HOSTS_MAX_FILE (32u << 20)
 
 struct fr_hosts_addr {
