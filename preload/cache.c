@@ -40,10 +40,14 @@
  * not handed out for refresh at once (TTLs of 1-2 s). Handing out only once
  * per lifetime bounds the extra upstream load at one query per TTL. */
 #define CACHE_REFRESH_MAX_DIV 2
-/* Byte that an entry must not exceed in bookkeeping (cache.h promises it
- * for FR_CACHE_ENTRY_MAX). */
+/* Bytes of bookkeeping an entry must not exceed (cache.h promises it in
+ * FR_CACHE_ENTRY_MAX). */
 #define CACHE_ENTRY_HDR_MAX 128
+/* Cache line size on x86-64 (and most arm64): keeps shards' locks and
+ * counters off each other's lines. */
 #define CACHE_CACHELINE 64
+/* RFC 2181 8: TTLs are at most 2^31 - 1; larger values mean 0. */
+#define CACHE_TTL_MAX 0x7fffffffu
 
 struct fr_cache_entry {
     struct fr_cache_entry *next;  /* bucket chain */
@@ -542,8 +546,9 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
         goto done;
     }
     /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
-     * before the clamp so min_ttl cannot revive it. */
-    if (ttl == 0) {
+     * before the clamp so min_ttl cannot revive it. RFC 2181 8: a TTL with
+     * the top bit set is to be read as 0 too. */
+    if (ttl == 0 || ttl > CACHE_TTL_MAX) {
         st = FR_FAIL;
         goto done;
     }

@@ -405,6 +405,8 @@ ParameterizedTestParameters(cache, refused)
         { "malformed: last record cut", FR_RCODE_NOERROR, 0, 300, 2, "", 0, 0, FR_FAIL },
         { "malformed: header only", FR_RCODE_NOERROR, 0, 300, -1, "", 0, 0, FR_FAIL },
         { "TTL 0", FR_RCODE_NOERROR, 0, 0, 0, "", 0, 0, FR_FAIL },
+        { "TTL 2^31 (RFC 2181: means 0)", FR_RCODE_NOERROR, 0, 0x80000000u, 0, "", 0, 0, FR_FAIL },
+        { "TTL 2^31 - 1", FR_RCODE_NOERROR, 0, 0x7fffffffu, 0, "", 0, 0, FR_OK },
         { "question for another name", FR_RCODE_NOERROR, 0, 300, 0, "other.example", 0, 0, FR_FAIL },
         { "question for another type", FR_RCODE_NOERROR, 0, 300, 0, "", FR_T_MX, 0, FR_FAIL },
         { "question differs in case only", FR_RCODE_NOERROR, 0, 300, 0, "WWW.Example", 0, 0, FR_OK },
