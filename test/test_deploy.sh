@@ -395,6 +395,37 @@ run "$SYSD" worker@3 --root "$R" --lib "$RLIB"
 expect "systemd: instance keeps its template's LD_PRELOAD" \
     '[ $rc = 0 ] && grep -qx "Environment=\"LD_PRELOAD=/opt/tmpl.so $RLIB\"" "$R/etc/systemd/system/worker@3.service.d/fastres.conf"'
 
+# On a running system systemctl names the unit's files.  No systemd runs
+# here: a fake systemctl answers, and an empty directory is bind-mounted over
+# /etc/systemd/system in a private mount namespace for the drop-in.
+if [ -d /etc/systemd/system ]; then
+    mkdir -p "$T/sc/web.service.d" "$T/etcsd/web.service.d"
+    printf '[Service]\nEnvironment="LD_PRELOAD=/opt/x.so /opt/y.so" A=1\n' >"$T/sc/web.service"
+    printf '[Service]\nEnvironment=OTHER=1\n' >"$T/sc/web.service.d/10-env.conf"
+    # Left by an earlier run: must not feed back into the new one.
+    printf '[Service]\nEnvironment=LD_PRELOAD=/bogus.so\n' >"$T/etcsd/web.service.d/fastres.conf"
+    cat >"$T/fake-systemctl" <<'EOF'
+#!/bin/sh
+# Answers only: show -p PROPERTY --value -- UNIT
+[ "$1.$2.$4.$5" = "show.-p.--value.--" ] && [ "$6" = web.service ] || exit 1
+case $3 in
+FragmentPath) printf '%s\n' "$FAKE_FRAG" ;;
+DropInPaths) printf '%s\n' "$FAKE_DROPS" ;;
+*) exit 1 ;;
+esac
+EOF
+    chmod +x "$T/fake-systemctl"
+    run env FASTRES_SYSTEMCTL="$T/fake-systemctl" FAKE_FRAG="$T/sc/web.service" \
+        FAKE_DROPS="$T/sc/web.service.d/10-env.conf /etc/systemd/system/web.service.d/fastres.conf" \
+        unshare -m sh -c 'mount --bind "$1" /etc/systemd/system && exec "$2" web --lib "$3"' sh \
+        "$T/etcsd" "$SYSD" "$DUMMY"
+    expect "systemd: running system: LD_PRELOAD kept from the files systemctl names" \
+        '[ $rc = 0 ] && grep -qx "Environment=\"LD_PRELOAD=/opt/x.so /opt/y.so $DUMMY\"" "$T/etcsd/web.service.d/fastres.conf" &&
+         grep -q "wrote /etc/systemd/system/web.service.d/fastres.conf" "$T/out"'
+else
+    echo "# no /etc/systemd/system to mount over: running-system case not run"
+fi
+
 ls -A "$R/etc/systemd/system" >"$T/before"
 while IFS= read -r u; do
     run "$SYSD" "$u" --root "$R" --lib "$RLIB"
