@@ -33,10 +33,12 @@
  * per process (again on mtime change only with "reload yes"); a second is
  * the project's bound on noticing an edit. */
 #define FR_SORT_GAICONF_RECHECK_MS 1000
-/* Receive buffer for rtnetlink dumps: the kernel never builds a dump part
- * larger than 32 KiB, so nothing is truncated (a truncated part fails the
- * dump, as in glibc). */
-#define FR_SORT_NL_BUF 32768
+/* Receive buffer for rtnetlink dumps: one page, as glibc's. The kernel
+ * sizes dump parts after the reader's buffer, and a message that does not
+ * fit (MSG_TRUNC) fails the whole dump in glibc; a bigger buffer here
+ * would succeed where glibc fails (e.g. RTM_NEWLINK of a NIC with many
+ * VFs) and change rule 7. */
+#define FR_SORT_NL_BUF sysconf(_SC_PAGESIZE)
 /* Dump parts read before giving up: a dump of 64k addresses needs a few
  * hundred parts; the bound only stops a runaway loop. */
 #define FR_SORT_NL_MAX_PARTS 65536
@@ -150,7 +152,9 @@ static int fr_sort_nl_dump(int type, fr_sort_nl_fn fn, void *arg)
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0)
         goto done;
-    buf = malloc(FR_SORT_NL_BUF);
+    long page = FR_SORT_NL_BUF;
+    size_t bufsz = page > 0 ? (size_t)page : 4096;
+    buf = malloc(bufsz);
     if (!buf)
         goto done;
 
@@ -172,7 +176,7 @@ static int fr_sort_nl_dump(int type, fr_sort_nl_fn fn, void *arg)
 
     for (int parts = 0; parts < FR_SORT_NL_MAX_PARTS; parts++) {
         struct sockaddr_nl from;
-        struct iovec iov = {buf, FR_SORT_NL_BUF};
+        struct iovec iov = {buf, bufsz};
         struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
         ssize_t len = recvmsg(fd, &msg, 0);
         if (len < 0 && errno == EINTR)
