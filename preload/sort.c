@@ -39,8 +39,8 @@
  * would succeed where glibc fails (e.g. RTM_NEWLINK of a NIC with many
  * VFs) and change rule 7. */
 #define FR_SORT_NL_BUF sysconf(_SC_PAGESIZE)
-/* Dump parts read before giving up: a dump of 64k addresses needs a few
- * hundred parts; the bound only stops a runaway loop. */
+/* Dump parts read before giving up: 64k addresses fit in under 2000
+ * one-page parts; the bound only stops a runaway loop. */
 #define FR_SORT_NL_MAX_PARTS 65536
 /* Interface addresses kept; a machine with more is treated like a failed
  * dump (glibc: no address information at all). */
