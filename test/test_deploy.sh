@@ -369,8 +369,10 @@ Environment="FASTRES_STATS=1"
 EOF
 expect "systemd: drop-in keeps the unit's LD_PRELOAD, line by line" '[ $rc = 0 ] && diff -u "$T/want" "$D" >&2'
 expect "systemd: prints the reload and restart it needs" 'grep -q "^systemctl daemon-reload && systemctl restart web.service" "$T/out"'
+# What an earlier run left must not feed back into the new drop-in.
+printf '[Service]\nEnvironment=LD_PRELOAD=/bogus.so\n' >>"$D"
 run "$SYSD" web.service --root "$R" --lib "$RLIB"
-expect "systemd: a second run replaces the drop-in, library once" \
+expect "systemd: a second run replaces the drop-in, ignoring the old one" \
     '[ $rc = 0 ] && [ "$(grep -c "^Environment=" "$D")" = 1 ] && grep -qx "Environment=\"LD_PRELOAD=/opt/a.so /opt/b.so $RLIB\"" "$D"'
 printf '[Service]\nEnvironment=LD_PRELOAD=/opt/override.so\n' >"$R/etc/systemd/system/web.service.d/override.conf"
 run "$SYSD" web --root "$R" --lib "$RLIB"
