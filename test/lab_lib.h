@@ -107,7 +107,7 @@ int lab_tool_path(const char *name, char *out, size_t outsz);
 
 /* ---- raw DNS client ---- */
 
-#define LAB_RR_MAX 32      /* more records than any test reply carries */
+#define LAB_RR_MAX 64      /* more records than fit a 512-octet reply (A: 16 octets each) */
 #define LAB_TEXT_MAX 1024  /* largest record text: a TXT of a few strings, an SOA */
 #define LAB_NAME_MAX 1025  /* dn_expand's worst case with \DDD escapes */
 

@@ -1004,6 +1004,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int have_listen = 0, opt, rc = 1;
+    const char *listen_arg = NULL;
     unsigned long v, seed = 1;
     char *end;
     sigset_t block, orig;
@@ -1024,6 +1025,7 @@ int main(int argc, char **argv)
             if (fr_fault_parse_addr(optarg, &G.listen, &G.listenlen) < 0)
                 goto bad_arg;
             have_listen = 1;
+            listen_arg = optarg;
             break;
         case 'f':
             if (fr_fault_parse_addr(optarg, &G.fwd, &G.fwdlen) < 0)
@@ -1110,7 +1112,7 @@ int main(int argc, char **argv)
     sigdelset(&orig, SIGINT);
 
     if (fr_fault_open_sockets() < 0) {
-        fprintf(stderr, "faultdns: cannot listen on %s: %s\n", argv[optind - 1], strerror(errno));
+        fprintf(stderr, "faultdns: cannot listen on %s: %s\n", listen_arg, strerror(errno));
         goto done;
     }
     if (G.pid_file) {
