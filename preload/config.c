@@ -388,6 +388,15 @@ static void parse_nsswitch(struct fr_config *c, const char *text)
     c->punt = "nsswitch.conf without a hosts line";
 }
 
+/* glibc's wait for server i in one attempt, in seconds (res_send.c). */
+static unsigned glibc_server_wait_s(unsigned timeout_s, unsigned i, unsigned nservers)
+{
+    unsigned s = timeout_s << i;
+    if (i > 0)
+        s /= nservers;
+    return s ? s : 1;
+}
+
 unsigned fr_config_glibc_deadline_ms(unsigned timeout_s, unsigned attempts, unsigned nservers)
 {
     unsigned per_attempt = 0;
@@ -395,15 +404,20 @@ unsigned fr_config_glibc_deadline_ms(unsigned timeout_s, unsigned attempts, unsi
         nservers = 1;
     if (attempts == 0)
         attempts = 1;   /* glibc: attempts:0 still sends once */
-    for (unsigned i = 0; i < nservers; i++) {
-        unsigned s = timeout_s << i;
-        if (i > 0)
-            s /= nservers;
-        if (s == 0)
-            s = 1;
-        per_attempt += s;
-    }
+    for (unsigned i = 0; i < nservers; i++)
+        per_attempt += glibc_server_wait_s(timeout_s, i, nservers);
     return per_attempt * attempts * 1000u;
+}
+
+/* Split deadline_ms over the servers in glibc's proportions. */
+static void server_budgets(struct fr_config *c)
+{
+    unsigned total = 0;
+    for (unsigned i = 0; i < c->nservers; i++)
+        total += glibc_server_wait_s(c->timeout_s, i, c->nservers);
+    for (unsigned i = 0; i < c->nservers; i++)
+        c->server_budget_ms[i] = (unsigned)((uint64_t)c->deadline_ms *
+                                            glibc_server_wait_s(c->timeout_s, i, c->nservers) / total);
 }
 
 static void apply_env(struct fr_config *c, const char *(*get)(const char *))
@@ -442,6 +456,9 @@ static void apply_env(struct fr_config *c, const char *(*get)(const char *))
         c->resend_max_ms = c->resend_ms;
     if (c->cache_min_ttl > c->cache_max_ttl)
         c->cache_min_ttl = c->cache_max_ttl;
+    if (c->attempts == 0)
+        c->attempts = 1;
+    server_budgets(c);
     /* The deadline environment value may shorten or lengthen glibc's; the
      * default is glibc's own give-up time for the same resolv.conf. */
     atomic_store(&env_warned, 1);

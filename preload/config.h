@@ -50,8 +50,13 @@ struct fr_config {
     unsigned ndots, timeout_s, attempts;
     int rotate, edns0, trust_ad, use_vc, no_tld_query;
     int hosts_first;                 /* nsswitch hosts: files dns (1) or dns (0) */
-    /* Engine timings (ms). */
+    /* Engine timings (ms). deadline_ms is the give-up time when every
+     * server is silent; server_budget_ms[i] is server i's share of it
+     * (glibc's wait for that server over all attempts), which the engine
+     * drops from the deadline once the server has failed for good, since
+     * glibc moves past a failing server at once. */
     unsigned deadline_ms, resend_ms, resend_max_ms;
+    unsigned server_budget_ms[FR_MAX_SERVERS];
     /* Cache settings. */
     unsigned cache_size;
     uint32_t cache_min_ttl, cache_max_ttl, cache_neg_max_ttl, stale_max;

@@ -53,6 +53,7 @@ struct lane {
     ares_channel ch;
     unsigned outstanding;   /* sends c-ares still holds */
     unsigned bad;           /* unusable replies or errors so far */
+    unsigned refused;       /* of which: connection refused */
     int done;               /* no more sends to this server */
 };
 
@@ -66,9 +67,11 @@ struct question_state {
     int done;
     uint64_t next_send_ms;
     unsigned interval_ms;
+    uint64_t deadline_ms;   /* shrinks as servers fail for good */
 };
 
 struct race {
+    uint64_t start_ms;
     const struct fr_config *cfg;
     struct question_state qs[FR_ENGINE_MAX_QUESTIONS];
     unsigned nq;
@@ -217,9 +220,14 @@ static void question_finish(struct question_state *q, enum fr_status st)
  * has a send that could still be answered. */
 static void question_check_exhausted(struct question_state *q)
 {
-    for (unsigned i = 0; i < q->nlanes; i++)
+    int all_refused = 1;
+    for (unsigned i = 0; i < q->nlanes; i++) {
         if (!q->lanes[i].done || q->lanes[i].outstanding)
             return;
+        if (q->lanes[i].refused != q->lanes[i].bad)
+            all_refused = 0;
+    }
+    q->out->conn_refused = all_refused && q->out->fail_rcode < 0;
     question_finish(q, FR_AGAIN);
 }
 
@@ -251,9 +259,13 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, i
             question_finish(q, FR_OK);
             return;
         }
+        if (alen >= 4)
+            q->out->fail_rcode = abuf[3] & 0xf;
         fr_log(FR_LOG_DEBUG, "engine", "%s: unusable reply (rcode %d, %d bytes) for %s",
                l->server->text, alen >= 4 ? abuf[3] & 0xf : -1, alen, q->out->name);
     } else {
+        if (status == ARES_ECONNREFUSED)
+            l->refused++;
         fr_log(FR_LOG_DEBUG, "engine", "%s: %s for %s", l->server->text, ares_strerror(status),
                q->out->name);
     }
@@ -262,9 +274,13 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, i
      * once while it has attempts left (glibc asks each server `attempts`
      * times; musl re-sends SERVFAIL at once). */
     l->bad++;
-    if (l->bad >= q->race->cfg->attempts)
+    if (l->bad >= q->race->cfg->attempts) {
         l->done = 1;
-    else
+        /* glibc would not have waited for this server: neither do we. */
+        unsigned budget = q->race->cfg->server_budget_ms[l - q->lanes];
+        q->deadline_ms = q->deadline_ms > q->race->start_ms + budget ? q->deadline_ms - budget
+                                                                      : q->race->start_ms;
+    } else
         lane_send(l);
     question_check_exhausted(q);
 }
@@ -312,6 +328,8 @@ static enum fr_status question_setup(struct race *r, struct question_state *q, s
     out->answer = NULL;
     out->answer_len = 0;
     out->sent = 0;
+    out->fail_rcode = -1;
+    out->conn_refused = 0;
     if (!name_ok(out->name)) {
         q->done = 1;
         out->status = FR_BADNAME;
@@ -368,17 +386,37 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
 
     uint64_t start = mono_ms();
     uint64_t deadline = start + cfg->deadline_ms;
-    for (unsigned i = 0; i < n; i++)
+    r.start_ms = start;
+    for (unsigned i = 0; i < n; i++) {
         r.qs[i].next_send_ms = start;
+        r.qs[i].deadline_ms = deadline;
+    }
 
+    uint64_t first_win = 0;
     for (;;) {
         uint64_t now = mono_ms();
         int pending = 0;
-        uint64_t wake = deadline;
+        /* Once one question of a pair has its answer, the other gets as long
+         * again as the first took plus one maximal re-send interval, not the
+         * whole deadline: glibc likewise returns the first answer alone
+         * when the second times out (res_send.c send_dg), and a server that
+         * drops AAAA questions must not cost the full deadline. */
+        if (!first_win)
+            for (unsigned i = 0; i < n; i++)
+                if (r.qs[i].done && qs[i].status == FR_OK)
+                    first_win = now;
+        uint64_t grace = first_win ? first_win + (first_win - start) + cfg->resend_max_ms : UINT64_MAX;
+        uint64_t wake = UINT64_MAX;
         for (unsigned i = 0; i < n; i++) {
             struct question_state *q = &r.qs[i];
+            if (!q->done && q->deadline_ms > grace)
+                q->deadline_ms = grace;
+            if (!q->done && now >= q->deadline_ms)
+                question_finish(q, FR_AGAIN);
             if (q->done)
                 continue;
+            if (q->deadline_ms < wake)
+                wake = q->deadline_ms;
             if (now >= q->next_send_ms) {
                 for (unsigned k = 0; k < q->nlanes; k++)
                     lane_send(&q->lanes[k]);
@@ -397,11 +435,6 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
         }
         if (!pending)
             break;
-        if (now >= deadline) {
-            for (unsigned i = 0; i < n; i++)
-                question_finish(&r.qs[i], FR_AGAIN);
-            break;
-        }
 
         struct pollfd pfd[ENGINE_MAX_CHANNELS * ENGINE_SOCKS_PER_CHANNEL];
         ares_channel owner[ENGINE_MAX_CHANNELS * ENGINE_SOCKS_PER_CHANNEL];

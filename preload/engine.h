@@ -31,6 +31,12 @@ struct fr_question {
     uint8_t *answer;       /* malloc'd winning reply (NOERROR or NXDOMAIN) */
     size_t answer_len;
     unsigned sent;         /* datagrams sent for this question (statistics) */
+    /* On FR_AGAIN: rcode of the last unusable reply (SERVFAIL, REFUSED,
+     * FORMERR, ...) or -1 when no server replied at all; conn_refused is 1
+     * when every server refused the connection (nothing listening), which
+     * glibc treats as "no server present" and stops searching. */
+    int fail_rcode;
+    int conn_refused;
 };
 
 /* Race n questions (n <= FR_ENGINE_MAX_QUESTIONS) against cfg's servers.

@@ -315,6 +315,7 @@ enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, stru
     if (fr_msg_iter_next(&it, &rr) != FR_OK)
         return FR_FAIL;
     want = rr.name_off;
+    out->naliases = 0;
     unsigned rcode = FR_MSG_RCODE(&it.hdr);
     if (rcode == FR_RCODE_NXDOMAIN)
         return FR_NOTFOUND;
@@ -332,6 +333,8 @@ enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, stru
         if (!same)
             continue;   /* glibc skips records for names off the chain */
         if (rr.type == FR_T_CNAME) {
+            if (out->naliases < FR_MSG_ADDRS_MAX)
+                out->alias_off[out->naliases++] = rr.name_off;
             want = rr.rdata_off;
             if (rr.ttl < min_ttl)
                 min_ttl = rr.ttl;

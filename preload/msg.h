@@ -114,7 +114,11 @@ struct fr_msg_addrs {
     unsigned n;
     unsigned char addr[FR_MSG_ADDRS_MAX][16];
     uint32_t min_ttl;
-    char canon[FR_MSG_NAME_MAX + 1];  /* owner of the address records, text form */
+    char canon[FR_MSG_NAME_MAX * 4 + 1];  /* owner of the address records, text form (escaped) */
+    /* Owners of the CNAME records followed, in order (gethostbyname's
+     * aliases): offsets of wire names in the message. */
+    unsigned naliases;
+    size_t alias_off[FR_MSG_ADDRS_MAX];
 };
 /* FR_OK with at least one address; FR_NODATA for NOERROR without any;
  * FR_NOTFOUND for NXDOMAIN; FR_FAIL for malformed or another rcode. */

@@ -1,0 +1,180 @@
+/* fastres: gethostbyname and friends (see hostent.h). */
+#include "hostent.h"
+
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "hosts.h"
+#include "msg.h"
+#include "resolve.h"
+
+/* Aliases kept per answer: a CNAME chain longer than this is broken. */
+#define HOSTENT_MAX_ALIASES 32
+
+struct fr_hostdata {
+    int af, len;
+    char *name;
+    unsigned naliases, naddrs;
+    char *aliases[HOSTENT_MAX_ALIASES];
+    unsigned char (*addrs)[16];
+};
+
+void fr_hostdata_free(struct fr_hostdata *d)
+{
+    if (!d)
+        return;
+    free(d->name);
+    for (unsigned i = 0; i < d->naliases; i++)
+        free(d->aliases[i]);
+    free(d->addrs);
+    free(d);
+}
+
+static int add_alias(struct fr_hostdata *d, const char *a)
+{
+    if (d->naliases == HOSTENT_MAX_ALIASES)
+        return 0;
+    d->aliases[d->naliases] = strdup(a);
+    if (!d->aliases[d->naliases])
+        return -1;
+    d->naliases++;
+    return 0;
+}
+
+static enum fr_status from_hosts(const char *name, int af, struct fr_hostdata *d)
+{
+    struct fr_hosts_result *r = NULL;
+    enum fr_status st = fr_hosts_lookup(name, FR_HOSTS_FAMILY, af, &r);
+    if (st != FR_OK)
+        return st;
+    st = FR_NOMEM;
+    d->name = strdup(r->name);
+    d->addrs = calloc(r->naddrs ? r->naddrs : 1, 16);
+    if (!d->name || !d->addrs)
+        goto done;
+    for (char **a = r->aliases; a && *a; a++)
+        if (add_alias(d, *a) != 0)
+            goto done;
+    for (size_t i = 0; i < r->naddrs; i++)
+        if (r->addrs[i].family == af)
+            memcpy(d->addrs[d->naddrs++], r->addrs[i].addr, (size_t)d->len);
+    st = d->naddrs ? FR_OK : FR_NOTFOUND;
+done:
+    fr_hosts_result_free(r);
+    return st;
+}
+
+static enum fr_status from_dns(const struct fr_config *cfg, const char *name, int af,
+                               struct fr_hostdata *d)
+{
+    uint16_t qt = af == AF_INET ? FR_T_A : FR_T_AAAA;
+    struct fr_search s;
+    struct fr_msg_addrs *ma = NULL;
+    enum fr_status st = fr_resolve_search(cfg, name, &qt, 1, FR_C_IN, 1, &s);
+    if (st != FR_OK)
+        goto done;
+    ma = malloc(sizeof *ma);
+    if (!ma) {
+        st = FR_NOMEM;
+        goto done;
+    }
+    st = fr_msg_addrs(s.reply[0].msg, s.reply[0].len, qt, ma);
+    if (st == FR_FAIL)
+        st = FR_FAIL;        /* malformed reply: NO_RECOVERY */
+    if (st != FR_OK)
+        goto done;
+    st = FR_NOMEM;
+    d->name = strdup(ma->canon);
+    d->addrs = calloc(ma->n, 16);
+    if (!d->name || !d->addrs)
+        goto done;
+    for (unsigned i = 0; i < ma->naliases; i++) {
+        char text[FR_MSG_NAME_MAX * 4 + 1];
+        if (fr_msg_name_text(s.reply[0].msg, s.reply[0].len, ma->alias_off[i], text, sizeof text) ==
+                FR_OK &&
+            add_alias(d, text) != 0)
+            goto done;
+    }
+    for (unsigned i = 0; i < ma->n; i++)
+        memcpy(d->addrs[d->naddrs++], ma->addr[i], (size_t)d->len);
+    st = FR_OK;
+done:
+    free(ma);
+    fr_search_free(&s);
+    return st;
+}
+
+enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, int af,
+                                struct fr_hostdata **out)
+{
+    struct in_addr tmp;
+    if ((af != AF_INET && af != AF_INET6) || !name || !*name || strchr(name, ':') ||
+        inet_aton(name, &tmp))
+        return FR_PUNT;   /* numeric forms: libc answers them without a lookup */
+    struct fr_hostdata *d = calloc(1, sizeof *d);
+    if (!d)
+        return FR_NOMEM;
+    d->af = af;
+    d->len = af == AF_INET ? 4 : 16;
+    enum fr_status st = FR_NOTFOUND;
+    if (cfg->hosts_first)
+        st = from_hosts(name, af, d);
+    if (st == FR_NOTFOUND) {
+        fr_hostdata_free(d);
+        d = calloc(1, sizeof *d);
+        if (!d)
+            return FR_NOMEM;
+        d->af = af;
+        d->len = af == AF_INET ? 4 : 16;
+        st = from_dns(cfg, name, af, d);
+    }
+    if (st != FR_OK) {
+        fr_hostdata_free(d);
+        return st;
+    }
+    *out = d;
+    return FR_OK;
+}
+
+enum fr_status fr_hostent_fill(const struct fr_hostdata *d, struct hostent *ret, char *buf,
+                               size_t buflen)
+{
+    /* Layout: pointer arrays first (aligned), then addresses, then
+     * strings, all inside the caller's buffer as glibc does. */
+    uintptr_t base = (uintptr_t)buf;
+    size_t pad = (sizeof(char *) - base % sizeof(char *)) % sizeof(char *);
+    size_t need = pad + (d->naliases + 1 + d->naddrs + 1) * sizeof(char *) +
+                  (size_t)d->naddrs * (size_t)d->len + strlen(d->name) + 1;
+    for (unsigned i = 0; i < d->naliases; i++)
+        need += strlen(d->aliases[i]) + 1;
+    if (need > buflen)
+        return FR_RANGE;
+    char **aliases = (char **)(void *)(buf + pad);
+    char **addrs = aliases + d->naliases + 1;
+    char *p = (char *)(addrs + d->naddrs + 1);
+    for (unsigned i = 0; i < d->naddrs; i++) {
+        memcpy(p, d->addrs[i], (size_t)d->len);
+        addrs[i] = p;
+        p += d->len;
+    }
+    addrs[d->naddrs] = NULL;
+    size_t l = strlen(d->name) + 1;
+    memcpy(p, d->name, l);
+    ret->h_name = p;
+    p += l;
+    for (unsigned i = 0; i < d->naliases; i++) {
+        l = strlen(d->aliases[i]) + 1;
+        memcpy(p, d->aliases[i], l);
+        aliases[i] = p;
+        p += l;
+    }
+    aliases[d->naliases] = NULL;
+    ret->h_aliases = aliases;
+    ret->h_addrtype = d->af;
+    ret->h_length = d->len;
+    ret->h_addr_list = addrs;
+    return FR_OK;
+}

@@ -1,0 +1,27 @@
+/* fastres: gethostbyname, gethostbyname2 and their _r forms.
+ *
+ * The lookup (fr_hostent_query) and the packing into a caller's buffer
+ * (fr_hostent_fill) are separate so that the non-reentrant forms can grow
+ * their per-thread buffer and pack again without asking twice. */
+#ifndef FR_HOSTENT_H
+#define FR_HOSTENT_H
+
+#include <netdb.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "status.h"
+
+struct fr_hostdata;
+
+/* FR_OK with *out set; FR_NOTFOUND (HOST_NOT_FOUND), FR_NODATA (NO_DATA),
+ * FR_AGAIN (TRY_AGAIN), FR_FAIL (NO_RECOVERY), FR_NOMEM, or FR_PUNT. */
+enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, int af,
+                                struct fr_hostdata **out);
+/* Pack into ret/buf as gethostbyname_r does; FR_RANGE when buflen is too
+ * small. */
+enum fr_status fr_hostent_fill(const struct fr_hostdata *d, struct hostent *ret, char *buf,
+                               size_t buflen);
+void fr_hostdata_free(struct fr_hostdata *d);   /* accepts NULL */
+
+#endif

@@ -1,0 +1,50 @@
+/* fastres: asking questions with glibc's search rules, through the cache.
+ *
+ * This is the layer between the entry points and the engine: it builds
+ * the candidate names the way glibc's __res_context_search does (ndots,
+ * search list, trailing dot), looks each question up in the cache, shares
+ * identical questions already in flight in another thread, races the rest
+ * with the engine, and classifies each candidate's replies the way
+ * __res_context_query does (so the search stops and fails exactly where
+ * glibc's would). */
+#ifndef FR_RESOLVE_H
+#define FR_RESOLVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "engine.h"
+#include "msg.h"
+#include "status.h"
+
+/* glibc's MAXDNAME: the longest name res_querydomain builds. */
+#define FR_RESOLVE_NAME_MAX 1025
+
+struct fr_reply {
+    uint8_t *msg;          /* malloc'd reply (NOERROR or NXDOMAIN), or NULL */
+    size_t len;
+};
+
+struct fr_search {
+    /* out */
+    struct fr_reply reply[FR_ENGINE_MAX_QUESTIONS];  /* per question of the winning candidate */
+    char name[FR_RESOLVE_NAME_MAX];   /* the candidate that answered */
+};
+
+/* Ask qtypes[0..n) (n <= 2, e.g. A and AAAA) for name, searching like
+ * res_search when search is 1, or asking name as it is (res_query) when 0.
+ * FR_OK: a candidate answered (some reply has NOERROR and records); the
+ * replies are in out and must be released with fr_search_free.
+ * Otherwise glibc's h_errno for the failure: FR_NOTFOUND (HOST_NOT_FOUND),
+ * FR_NODATA (NO_DATA), FR_AGAIN (TRY_AGAIN), FR_FAIL (NO_RECOVERY); or
+ * FR_NOMEM / FR_PUNT (go to libc). On failure out->reply may still hold
+ * the last replies (res_query copies them for its caller). */
+enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, const uint16_t *qtypes,
+                                 unsigned n, uint16_t qclass, int search, struct fr_search *out);
+void fr_search_free(struct fr_search *s);
+
+/* Counters for FASTRES_STATS. */
+void fr_resolve_stats_print(void);
+
+#endif

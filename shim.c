@@ -1,0 +1,410 @@
+/* fastres: the interposed symbols.
+ *
+ * Every exported function is a one-line wrapper over a static worker
+ * here. A worker takes a configuration snapshot, decides whether fastres
+ * may answer (enabled, the files are ones it implements, the program did
+ * not edit _res), calls the library, and translates its status into
+ * glibc's error conventions: this file is the one place where EAI_*,
+ * h_errno and errno are produced. Whatever fastres cannot answer exactly
+ * as glibc would goes to libc's own function (real_*). */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gai.h"
+#include "hostent.h"
+#include "log.h"
+#include "real.h"
+#include "resolve.h"
+#include "resq.h"
+
+#define FR_EXPORT __attribute__((visibility("default")))
+
+/* gethostbyname's per-thread buffer starts at this size and doubles up to
+ * the maximum (a reply of 64 KiB cannot carry more). */
+#define SHIM_HOSTENT_BUF_START 1024
+#define SHIM_HOSTENT_BUF_MAX (256 * 1024)
+
+static atomic_int stats_wanted;
+
+/* ------------------------------------------------------------------ */
+/* Gate and translation */
+
+/* The configuration to answer with, or NULL: go to libc. */
+static const struct fr_config *shim_enter(res_state statp)
+{
+    const struct fr_config *cfg = fr_config_acquire();
+    if (!cfg)
+        return NULL;
+    if (cfg->stats)
+        atomic_store_explicit(&stats_wanted, 1, memory_order_relaxed);
+    if (cfg->disabled || cfg->punt || !fr_config_res_matches(cfg, statp)) {
+        if (cfg->punt && !cfg->disabled)
+            fr_log(FR_LOG_DEBUG, "shim", "handing over to libc: %s", cfg->punt);
+        fr_config_release(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static int to_eai(enum fr_status st)
+{
+    switch (st) {
+    case FR_OK:
+        return 0;
+    case FR_NODATA:
+        return EAI_NODATA;
+    case FR_AGAIN:
+        return EAI_AGAIN;
+    case FR_FAIL:
+        return EAI_FAIL;
+    case FR_NOMEM:
+        return EAI_MEMORY;
+    case FR_NOTFOUND:
+    case FR_BADNAME:
+    default:
+        return EAI_NONAME;
+    }
+}
+
+static int to_herrno(enum fr_status st)
+{
+    switch (st) {
+    case FR_OK:
+        return NETDB_SUCCESS;
+    case FR_NOTFOUND:
+        return HOST_NOT_FOUND;
+    case FR_NODATA:
+        return NO_DATA;
+    case FR_AGAIN:
+        return TRY_AGAIN;
+    case FR_NOMEM:
+    case FR_RANGE:
+        return NETDB_INTERNAL;
+    case FR_FAIL:
+    case FR_BADNAME:
+    default:
+        return NO_RECOVERY;
+    }
+}
+
+static void set_herrno(res_state statp, enum fr_status st)
+{
+    int h = to_herrno(st);
+    h_errno = h;
+    if (statp)
+        statp->res_h_errno = h;
+    if (st == FR_NOMEM)
+        errno = ENOMEM;
+}
+
+/* ------------------------------------------------------------------ */
+/* getaddrinfo */
+
+static int shim_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                            struct addrinfo **res)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = shim_enter(&_res);
+    if (!cfg)
+        return real ? real->getaddrinfo(node, service, hints, res) : EAI_SYSTEM;
+    enum fr_status st = fr_gai(cfg, node, service, hints, res);
+    fr_config_release(cfg);
+    if (st == FR_PUNT)
+        return real ? real->getaddrinfo(node, service, hints, res) : EAI_SYSTEM;
+    if (st == FR_NOMEM)
+        errno = ENOMEM;
+    return to_eai(st);
+}
+
+static void shim_freeaddrinfo(struct addrinfo *ai)
+{
+    fr_gai_free(ai);
+}
+
+/* ------------------------------------------------------------------ */
+/* gethostbyname family */
+
+struct tls_hostent {
+    struct hostent he;
+    char *buf;
+    size_t len;
+};
+
+static pthread_key_t hostent_key;
+static pthread_once_t hostent_once = PTHREAD_ONCE_INIT;
+static __thread struct tls_hostent *tls_he;
+
+static void tls_hostent_free(void *p)
+{
+    struct tls_hostent *t = p;
+    if (t) {
+        free(t->buf);
+        free(t);
+    }
+}
+
+static void hostent_key_init(void)
+{
+    pthread_key_create(&hostent_key, tls_hostent_free);
+}
+
+/* gethostbyname_r's contract: 0 with *result set, or 0 with *result NULL
+ * and *h_errnop set (not found), ERANGE for a short buffer, EAGAIN or
+ * ETIMEDOUT and TRY_AGAIN when no server answered. */
+static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+                       struct hostent **result, int *h_errnop)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = shim_enter(&_res);
+    struct fr_hostdata *d = NULL;
+    enum fr_status st = FR_PUNT;
+    if (cfg) {
+        st = fr_hostent_query(cfg, name, af, &d);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT) {
+        if (!real)
+            return ENOSYS;
+        return real->gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+    }
+    *result = NULL;
+    if (st == FR_OK) {
+        st = fr_hostent_fill(d, ret, buf, buflen);
+        fr_hostdata_free(d);
+        if (st == FR_OK) {
+            *result = ret;
+            *h_errnop = NETDB_SUCCESS;
+            return 0;
+        }
+    }
+    *h_errnop = to_herrno(st);
+    switch (st) {
+    case FR_RANGE:
+        errno = ERANGE;
+        return ERANGE;
+    case FR_NOMEM:
+        errno = ENOMEM;
+        return ENOMEM;
+    case FR_AGAIN:
+        /* nss_dns reports a timed-out search as UNAVAIL with errno
+         * ETIMEDOUT, which gethostbyname_r returns. */
+        errno = ETIMEDOUT;
+        return ETIMEDOUT;
+    default:
+        return 0;
+    }
+}
+
+static struct hostent *shim_ghbn(const char *name, int af)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = shim_enter(&_res);
+    struct fr_hostdata *d = NULL;
+    enum fr_status st = FR_PUNT;
+    if (cfg) {
+        st = fr_hostent_query(cfg, name, af, &d);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT)
+        return real ? real->gethostbyname2(name, af) : NULL;
+    if (st != FR_OK) {
+        set_herrno(NULL, st);
+        return NULL;
+    }
+    pthread_once(&hostent_once, hostent_key_init);
+    struct tls_hostent *t = tls_he;
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            goto nomem;
+        tls_he = t;
+        pthread_setspecific(hostent_key, t);
+    }
+    for (;;) {
+        if (t->buf && fr_hostent_fill(d, &t->he, t->buf, t->len) == FR_OK)
+            break;
+        size_t n = t->len ? t->len * 2 : SHIM_HOSTENT_BUF_START;
+        if (n > SHIM_HOSTENT_BUF_MAX)
+            goto nomem;
+        char *b = realloc(t->buf, n);
+        if (!b)
+            goto nomem;
+        t->buf = b;
+        t->len = n;
+    }
+    fr_hostdata_free(d);
+    h_errno = NETDB_SUCCESS;
+    return &t->he;
+nomem:
+    fr_hostdata_free(d);
+    set_herrno(NULL, FR_NOMEM);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* res_* */
+
+static int shim_resq(res_state statp, enum fr_resq_mode mode, const char *name, const char *domain,
+                     int qclass, int qtype, unsigned char *answer, int anslen)
+{
+    const struct fr_real *real = fr_real_get();
+    res_state st_for_check = statp ? statp : &_res;
+    const struct fr_config *cfg = NULL;
+    /* res_n* with a state the program never initialised: glibc fails
+     * those itself; leave them to it. */
+    if (!statp || (statp->options & RES_INIT))
+        cfg = shim_enter(st_for_check);
+    enum fr_status st = FR_PUNT;
+    int len = -1;
+    if (cfg) {
+        st = fr_resq(cfg, mode, name, domain, qclass, qtype, answer, anslen, &len);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT) {
+        if (!real)
+            return -1;
+        if (statp) {
+            if (domain)
+                return real->res_nquerydomain(statp, name, domain, qclass, qtype, answer, anslen);
+            if (mode == FR_RESQ_SEARCH)
+                return real->res_nsearch(statp, name, qclass, qtype, answer, anslen);
+            return real->res_nquery(statp, name, qclass, qtype, answer, anslen);
+        }
+        if (domain)
+            return real->res_querydomain(name, domain, qclass, qtype, answer, anslen);
+        if (mode == FR_RESQ_SEARCH)
+            return real->res_search(name, qclass, qtype, answer, anslen);
+        return real->res_query(name, qclass, qtype, answer, anslen);
+    }
+    set_herrno(st_for_check, st);
+    return st == FR_OK ? len : -1;
+}
+
+/* ------------------------------------------------------------------ */
+
+__attribute__((destructor)) static void shim_exit(void)
+{
+    if (atomic_load_explicit(&stats_wanted, memory_order_relaxed))
+        fr_resolve_stats_print();
+}
+
+/* ------------------------------------------------------------------ */
+/* The exported symbols. Binaries built against glibc < 2.34 import the
+ * res_* functions as __res_* from libresolv; newer ones import the plain
+ * names from libc: both are defined, unversioned, so either reference
+ * binds here. */
+
+FR_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                          struct addrinfo **res)
+{
+    return shim_getaddrinfo(node, service, hints, res);
+}
+
+FR_EXPORT void freeaddrinfo(struct addrinfo *ai)
+{
+    shim_freeaddrinfo(ai);
+}
+
+FR_EXPORT struct hostent *gethostbyname(const char *name)
+{
+    return shim_ghbn(name, AF_INET);
+}
+
+FR_EXPORT struct hostent *gethostbyname2(const char *name, int af)
+{
+    return shim_ghbn(name, af);
+}
+
+FR_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+                              struct hostent **result, int *h_errnop)
+{
+    return shim_ghbn_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
+}
+
+FR_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+                               size_t buflen, struct hostent **result, int *h_errnop)
+{
+    return shim_ghbn_r(name, af, ret, buf, buflen, result, h_errnop);
+}
+
+#undef res_query
+#undef res_search
+#undef res_querydomain
+#undef res_nquery
+#undef res_nsearch
+#undef res_nquerydomain
+
+FR_EXPORT int res_query(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
+{
+    return shim_resq(NULL, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int __res_query(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
+{
+    return shim_resq(NULL, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int res_search(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
+{
+    return shim_resq(NULL, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int __res_search(const char *name, int qclass, int qtype, unsigned char *answer,
+                           int anslen)
+{
+    return shim_resq(NULL, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int res_querydomain(const char *name, const char *domain, int qclass, int qtype,
+                              unsigned char *answer, int anslen)
+{
+    return shim_resq(NULL, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int __res_querydomain(const char *name, const char *domain, int qclass, int qtype,
+                                unsigned char *answer, int anslen)
+{
+    return shim_resq(NULL, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int res_nquery(res_state statp, const char *name, int qclass, int qtype,
+                         unsigned char *answer, int anslen)
+{
+    return shim_resq(statp, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int __res_nquery(res_state statp, const char *name, int qclass, int qtype,
+                           unsigned char *answer, int anslen)
+{
+    return shim_resq(statp, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int res_nsearch(res_state statp, const char *name, int qclass, int qtype,
+                          unsigned char *answer, int anslen)
+{
+    return shim_resq(statp, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int __res_nsearch(res_state statp, const char *name, int qclass, int qtype,
+                            unsigned char *answer, int anslen)
+{
+    return shim_resq(statp, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int res_nquerydomain(res_state statp, const char *name, const char *domain, int qclass,
+                               int qtype, unsigned char *answer, int anslen)
+{
+    return shim_resq(statp, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
+}
+
+FR_EXPORT int __res_nquerydomain(res_state statp, const char *name, const char *domain, int qclass,
+                                 int qtype, unsigned char *answer, int anslen)
+{
+    return shim_resq(statp, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
+}
