@@ -84,8 +84,10 @@ check-san:
 demo: deps libfastres.so $(TOOL_BINS)
 	BUILD=$(BUILD) test/lab.sh scripts/demo.sh
 
+# BENCH-BEGIN (benchmark targets)
 bench: deps libfastres.so $(TOOL_BINS)
 	BUILD=$(BUILD) QUICK=$(QUICK) test/lab.sh bench/run.sh
+# BENCH-END
 
 clean:
 	rm -rf build build-san libfastres.so
