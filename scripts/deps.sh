@@ -2,7 +2,7 @@
 # Install (as root) or name (otherwise) the Debian packages fastres needs to
 # build, test and benchmark. Called by `make deps`, `make check`, `make demo`.
 set -eu
-PKGS="build-essential pkg-config libc-ares-dev libcriterion-dev dnsmasq-base iproute2 util-linux
+PKGS="build-essential pkg-config libc-ares-dev libcriterion-dev dnsmasq-base iproute2 util-linux nftables
  valgrind gnuplot-nox curl wget python3 perl nodejs default-jre-headless debootstrap busybox bash-static"
 missing=""
 for p in $PKGS; do
