@@ -195,6 +195,17 @@ enum fr_status fr_msg_iter_next(struct fr_msg_iter *it, struct fr_msg_rr *rr)
     return FR_OK;
 }
 
+/* Skip a name inside rdata and make sure it also expands: skipping stops
+ * at the first pointer, so a pointer that loops or leaves the message
+ * would otherwise pass (and a CNAME target is followed later). */
+static enum fr_status rdata_name(const uint8_t *msg, size_t len, size_t off, size_t *next)
+{
+    char tmp[FR_MSG_NAME_MAX * 4 + 1];
+    if (fr_msg_name_skip(msg, len, off, next) != FR_OK)
+        return FR_FAIL;
+    return fr_msg_name_text(msg, len, off, tmp, sizeof tmp);
+}
+
 /* Record types whose rdata starts with (or is) a domain name that may be
  * compressed; such names must be well formed for the message to count. */
 static enum fr_status rdata_check(const uint8_t *msg, size_t len, const struct fr_msg_rr *rr)
@@ -208,18 +219,18 @@ static enum fr_status rdata_check(const uint8_t *msg, size_t len, const struct f
     case FR_T_CNAME:
     case FR_T_NS:
     case FR_T_PTR:
-        if (fr_msg_name_skip(msg, len, rr->rdata_off, &next) != FR_OK || next != end)
+        if (rdata_name(msg, len, rr->rdata_off, &next) != FR_OK || next != end)
             return FR_FAIL;
         return FR_OK;
     case FR_T_MX:
-        if (rr->rdlen < 3 || fr_msg_name_skip(msg, len, rr->rdata_off + 2, &next) != FR_OK ||
+        if (rr->rdlen < 3 || rdata_name(msg, len, rr->rdata_off + 2, &next) != FR_OK ||
             next != end)
             return FR_FAIL;
         return FR_OK;
     case FR_T_SOA: {
         size_t p;
-        if (fr_msg_name_skip(msg, len, rr->rdata_off, &p) != FR_OK ||
-            fr_msg_name_skip(msg, len, p, &next) != FR_OK || next + 20 != end)
+        if (rdata_name(msg, len, rr->rdata_off, &p) != FR_OK ||
+            rdata_name(msg, len, p, &next) != FR_OK || next + 20 != end)
             return FR_FAIL;
         return FR_OK;
     }
