@@ -6,8 +6,9 @@
  *
  * Cases come one per line from FILE (default stdin); blank lines and lines
  * starting with '#' are skipped. Each case runs in a forked child (so a
- * crash or a hang is one case's result, not the end of the run; -n runs
- * them in this process instead). With -r N the child runs the case N times
+ * crash or a hang is one case's result, not the end of the run) that gets
+ * SIGALRM after -t SECONDS. With -n all cases run in this process, which
+ * the alarm then kills; its last line is the case that hung or crashed. With -r N the child runs the case N times
  * and reports any run whose line differs from the first (a warm cache must
  * answer like a cold one).
  *
@@ -1008,8 +1009,15 @@ int main(int argc, char **argv)
         if (fork_each) {
             fr_gd_run_forked(line, &c, repeat, timeout_s);
         } else {
-            char *res = fr_gd_run_repeated(&c, repeat);
-            printf("%s => %s\n", line, res ? res : "OOM");
+            char *res;
+            /* The case goes out first, so a run killed by the alarm (a hang)
+             * or a crash ends with the line of the case that did it. */
+            printf("%s => ", line);
+            fflush(stdout);
+            alarm((unsigned)timeout_s);
+            res = fr_gd_run_repeated(&c, repeat);
+            alarm(0);
+            printf("%s\n", res ? res : "OOM");
             free(res);
         }
     }
