@@ -8,6 +8,13 @@
  * set it from one thread before resolving. */
 static _Atomic uint64_t fake_ms;
 
+uint64_t fr_clock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 uint64_t fr_clock_now_ms(void)
 {
     uint64_t f = atomic_load_explicit(&fake_ms, memory_order_relaxed);

@@ -8,6 +8,10 @@
 
 /* Milliseconds on CLOCK_MONOTONIC, or the fake time when one is set. */
 uint64_t fr_clock_now_ms(void);
+/* Milliseconds on CLOCK_MONOTONIC, never faked: for network schedules
+ * (re-sends, deadlines), which must follow real time even in tests that
+ * move the cache's clock. */
+uint64_t fr_clock_mono_ms(void);
 /* Tests only: freeze time at ms (0 returns to the real clock). */
 void fr_clock_set_fake(uint64_t ms);
 /* Tests only: move the fake clock forward. */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "msg.h"
 
@@ -146,14 +147,6 @@ static void lib_init(void)
     lib_ok = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS;
 }
 
-static uint64_t mono_ms(void)
-{
-    /* The engine's schedule runs on the real clock even when tests fake
-     * fr_clock for cache ageing. */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int lane_open(struct lane *l, const struct fr_config *cfg)
 {
@@ -384,7 +377,7 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
             goto done;
     }
 
-    uint64_t start = mono_ms();
+    uint64_t start = fr_clock_mono_ms();
     uint64_t deadline = start + cfg->deadline_ms;
     r.start_ms = start;
     for (unsigned i = 0; i < n; i++) {
@@ -394,7 +387,7 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
 
     uint64_t first_win = 0;
     for (;;) {
-        uint64_t now = mono_ms();
+        uint64_t now = fr_clock_mono_ms();
         int pending = 0;
         /* Once one question of a pair has its answer, the other gets as long
          * again as the first took plus one maximal re-send interval, not the

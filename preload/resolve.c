@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "log.h"
+#include "refresh.h"
 
 /* ------------------------------------------------------------------ */
 /* The process-wide cache: created on first use with the first
@@ -161,6 +162,8 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
     enum fr_status ret = FR_OK;
 
     pthread_once(&inflight_once, inflight_init);
+    if (c)
+        fr_refresh_reap(c);
     for (unsigned i = 0; i < n; i++) {
         size_t len;
         uint32_t ttl;
@@ -168,8 +171,10 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
         enum fr_cache_hit h = fr_cache_lookup(c, name, qtypes[i], qclass, now, 0, buf, sizeof buf,
                                               &len, &ttl);
         if (h != FR_CACHE_MISS) {
-            /* FR_CACHE_REFRESH is served like a fresh hit: the entry is
-             * refreshed by the next miss-free path (see README, cache). */
+            /* In the last part of the entry's life: answer from the cache
+             * now and let the refresh come in behind (refresh.h). */
+            if (h == FR_CACHE_REFRESH)
+                fr_refresh_start(cfg, name, qtypes[i], qclass);
             reply_set(&rep[i], buf, len);
             qs[i].st = rep[i].msg ? FR_OK : FR_NOMEM;
             atomic_fetch_add(&n_cache_hits, 1);
@@ -472,12 +477,15 @@ void fr_resolve_stats_print(void)
     struct fr_cache *c = atomic_load(&cache);
     if (c)
         fr_cache_stats(c, &cs);
+    uint64_t rsent, rstored;
+    fr_refresh_counts(&rsent, &rstored);
     fr_log(FR_LOG_ERROR, "stats",
-           "questions raced %llu, datagrams sent %llu, won %llu, failed %llu; cache hits %llu "
-           "(refresh %llu), misses %llu, stale served %llu, entries %zu; shared in flight %llu",
+           "questions raced %llu, datagrams sent %llu, won %llu, failed %llu; cache hits %llu, "
+           "misses %llu, stale served %llu, entries %zu; refreshes sent %llu, stored %llu; "
+           "shared in flight %llu",
            (unsigned long long)es.questions, (unsigned long long)es.sent,
            (unsigned long long)es.won, (unsigned long long)es.failed,
-           (unsigned long long)cs.hits, (unsigned long long)cs.refresh,
-           (unsigned long long)cs.misses, (unsigned long long)atomic_load(&n_stale), cs.entries,
-           (unsigned long long)atomic_load(&n_shared));
+           (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+           (unsigned long long)atomic_load(&n_stale), cs.entries, (unsigned long long)rsent,
+           (unsigned long long)rstored, (unsigned long long)atomic_load(&n_shared));
 }

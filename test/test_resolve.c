@@ -1,0 +1,244 @@
+/* Tests for preload/resolve.c and preload/refresh.c: the cache as the
+ * resolver uses it (expiry, negative answers, in-flight sharing,
+ * serve-stale, refresh before expiry, clearing on configuration change,
+ * fork), against a faultdns upstream in the lab. Upstream query counts
+ * prove what went to the network; the cache's clock is faked. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "lab_lib.h"
+#include "msg.h"
+#include "refresh.h"
+#include "resolve.h"
+
+#define UP "127.0.0.11"
+#define T0 1000000   /* fake clock start, ms */
+
+static struct lab_proc up;
+
+static void need_lab(void)
+{
+    if (!lab_in_lab()) {
+        if (lab_in_ci())
+            cr_assert_fail("test_resolve must run inside test/lab.sh in CI");
+        cr_skip_test("not inside test/lab.sh");
+    }
+}
+
+static void start_up(const char *mode, const char *delay)
+{
+    const char *args[] = { "--mode", mode, "--ttl", "10", "--neg-ttl", "30",
+                           "--record", "hot.test=A:10.9.0.1",
+                           "--record", "v4only.test=A:10.9.0.2",
+                           "--delay-ms", delay, NULL };
+    cr_assert_eq(lab_fault_start(&up, UP, args), 0, "faultdns did not start");
+}
+
+static void teardown(void)
+{
+    lab_proc_stop(&up);
+    fr_clock_set_fake(0);
+}
+
+static struct fr_config *cfg_with(const char *env_stale)
+{
+    struct fr_config *c = fr_config_parse("nameserver " UP "\noptions timeout:1 attempts:1\n",
+                                          "hosts: files dns\n", NULL);
+    cr_assert_not_null(c);
+    c->deadline_ms = 800;
+    c->server_budget_ms[0] = 800;
+    if (env_stale)
+        c->stale_max = (uint32_t)atoi(env_stale);
+    c->generation = 1;
+    return c;
+}
+
+/* One A lookup without search; FR_OK and the first address. */
+static enum fr_status lookup(const struct fr_config *c, const char *name, uint16_t qt)
+{
+    struct fr_search s;
+    enum fr_status st = fr_resolve_search(c, name, &qt, 1, FR_C_IN, 0, &s);
+    fr_search_free(&s);
+    return st;
+}
+
+TestSuite(resolve, .init = need_lab, .fini = teardown, .timeout = 30);
+
+Test(resolve, positive_answer_expires_with_its_ttl)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lab_query_count(&up), 1);
+    fr_clock_set_fake(T0 + 5000);
+    cr_assert_eq(lookup(c, "HOT.test.", FR_T_A), FR_OK, "case and trailing dot share the entry");
+    cr_assert_eq(lab_query_count(&up), 1, "a hit must not go upstream");
+    fr_clock_set_fake(T0 + 10001);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lab_query_count(&up), 2, "an expired entry must be asked again");
+    fr_config_free(c);
+}
+
+Test(resolve, nodata_for_aaaa_and_nxdomain_are_cached)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "v4only.test", FR_T_AAAA), FR_NODATA);
+    cr_assert_eq(lookup(c, "nope.test", FR_T_A), FR_NOTFOUND);
+    cr_assert_eq(lab_query_count(&up), 2);
+    fr_clock_set_fake(T0 + 20000);
+    cr_assert_eq(lookup(c, "v4only.test", FR_T_AAAA), FR_NODATA);
+    cr_assert_eq(lookup(c, "nope.test", FR_T_A), FR_NOTFOUND);
+    cr_assert_eq(lab_query_count(&up), 2, "negative answers live for the SOA's 30 s");
+    fr_clock_set_fake(T0 + 30001);
+    cr_assert_eq(lookup(c, "nope.test", FR_T_A), FR_NOTFOUND);
+    cr_assert_eq(lab_query_count(&up), 3);
+    fr_config_free(c);
+}
+
+Test(resolve, servfail_is_not_cached)
+{
+    start_up("servfail", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_AGAIN);
+    long first = lab_query_count(&up);
+    cr_assert_geq(first, 1);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_AGAIN);
+    cr_assert_gt(lab_query_count(&up), first, "SERVFAIL must be asked again");
+    fr_config_free(c);
+}
+
+struct tharg {
+    const struct fr_config *c;
+    enum fr_status st;
+};
+
+static void *th_lookup(void *p)
+{
+    struct tharg *a = p;
+    a->st = lookup(a->c, "hot.test", FR_T_A);
+    return NULL;
+}
+
+Test(resolve, thirty_two_threads_share_one_upstream_query)
+{
+    enum { N = 32 };
+    start_up("answer", "300");   /* slow enough that all threads ask while it is in flight */
+    struct fr_config *c = cfg_with(NULL);
+    c->resend_ms = c->resend_max_ms = 5000;   /* no re-sends: count the sharing only */
+    fr_clock_set_fake(T0);
+    pthread_t t[N];
+    struct tharg a[N];
+    for (int i = 0; i < N; i++) {
+        a[i].c = c;
+        cr_assert_eq(pthread_create(&t[i], NULL, th_lookup, &a[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(a[i].st, FR_OK, "thread %d", i);
+    }
+    cr_assert_eq(lab_query_count(&up), 1, "32 threads, one question: one upstream query");
+    fr_config_free(c);
+}
+
+Test(resolve, stale_answer_served_when_every_upstream_is_dead)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    lab_proc_stop(&up);
+    fr_clock_set_fake(T0 + 60000);   /* long expired */
+    struct fr_search s;
+    uint16_t qt = FR_T_A;
+    cr_assert_eq(fr_resolve_search(c, "hot.test", &qt, 1, FR_C_IN, 0, &s), FR_OK);
+    struct fr_msg_addrs ma;
+    cr_assert_eq(fr_msg_addrs(s.reply[0].msg, s.reply[0].len, FR_T_A, &ma), FR_OK);
+    cr_assert_eq(ma.min_ttl, 30, "stale answers carry the RFC 8767 30 s TTL");
+    fr_search_free(&s);
+    fr_config_free(c);
+}
+
+Test(resolve, no_stale_answer_when_stale_max_is_zero)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with("0");
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    lab_proc_stop(&up);
+    fr_clock_set_fake(T0 + 60000);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_AGAIN);
+    fr_config_free(c);
+}
+
+Test(resolve, hot_name_is_refreshed_before_it_expires)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lab_query_count(&up), 1);
+    /* Last tenth of a 10 s life: answered from the cache, refresh sent. */
+    fr_clock_set_fake(T0 + 9500);
+    double t0 = lab_now_ms();
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_lt(lab_now_ms() - t0, 200.0, "the caller must not wait for the refresh");
+    uint64_t sent, stored;
+    fr_refresh_counts(&sent, &stored);
+    cr_assert_eq(sent, 1);
+    cr_assert_eq(lab_wait_query_count(&up, 2, 2000), 2, "the refresh reached the upstream");
+    /* The next call collects the reply. */
+    for (int i = 0; i < 100 && stored == 0; i++) {
+        usleep(10000);
+        cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+        fr_refresh_counts(&sent, &stored);
+    }
+    cr_assert_eq(stored, 1, "the refreshed reply was stored");
+    /* Past the first reply's expiry, still a hit: the name never waited. */
+    fr_clock_set_fake(T0 + 12000);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lab_query_count(&up), 2, "no query beyond the one refresh");
+    fr_config_free(c);
+}
+
+Test(resolve, cache_cleared_when_configuration_changes)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lab_query_count(&up), 1);
+    c->generation = 2;   /* what a re-read resolv.conf produces */
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    cr_assert_eq(lab_query_count(&up), 2, "a new configuration must not answer from the old cache");
+    fr_config_free(c);
+}
+
+Test(resolve, forked_child_keeps_a_working_cache)
+{
+    start_up("answer", "0");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int ok = lookup(c, "hot.test", FR_T_A) == FR_OK && lookup(c, "v4only.test", FR_T_A) == FR_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child lookups failed");
+    cr_assert_eq(lab_query_count(&up), 2, "the child's hit came from the inherited cache");
+    fr_config_free(c);
+}
