@@ -27,7 +27,8 @@ CRIT_LIBS    := $(or $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null),-lcrite
 FR_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
 	-Wall -Wextra -Wshadow -Wno-unused-parameter -O2 -g -Ipreload $(CARES_CFLAGS) \
 	-MMD -MP $(SAN_FLAGS)
-FR_LDFLAGS := -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--no-undefined $(SAN_FLAGS)
+# --wrap=fopen: see preload/rand.c (c-ares's random file without a descriptor).
+FR_LDFLAGS := -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--no-undefined -Wl,--wrap=fopen $(SAN_FLAGS)
 
 LIB_SRCS  := $(sort $(wildcard preload/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -61,7 +62,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/test/%: test/%.c $(LIB_OBJS) test/lab_lib.h
 	@mkdir -p $(dir $@)
 	$(CC) $(FR_CFLAGS) $(CRIT_CFLAGS) $(CFLAGS) -Itest -o $@ $< $(wildcard test/lab_lib.c) $(LIB_OBJS) \
-		$(CARES_A) $(CRIT_LIBS) $(SAN_FLAGS) $(LDFLAGS) -ldl -lpthread
+		$(CARES_A) $(CRIT_LIBS) -Wl,--wrap=fopen $(SAN_FLAGS) $(LDFLAGS) -ldl -lpthread
 
 $(BUILD)/tools/%: test/tools/%.c
 	@mkdir -p $(dir $@)
@@ -85,7 +86,13 @@ demo: deps libfastres.so $(TOOL_BINS)
 	BUILD=$(BUILD) test/lab.sh scripts/demo.sh
 
 # BENCH-BEGIN (benchmark targets)
-bench: deps libfastres.so $(TOOL_BINS)
+# `make bench` (about 6 minutes) or `make bench QUICK=1` (under a minute):
+# bench/run.sh in the lab; results in bench/results.{md,csv} and bench/*.png.
+$(BUILD)/bench/lookup: bench/lookup.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FR_CFLAGS) $(CFLAGS) -o $@ $< $(SAN_FLAGS) $(LDFLAGS) -lpthread
+
+bench: deps libfastres.so $(SO) $(TOOL_BINS) $(BUILD)/bench/lookup
 	BUILD=$(BUILD) QUICK=$(QUICK) test/lab.sh bench/run.sh
 # BENCH-END
 

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "log.h"
 #include "msg.h"
+#include "rand.h"
 
 /* glibc's RESOLV_EDNS_BUFFER_SIZE: the payload size it advertises with
  * `options edns0`. fastres advertises the same so replies match. */
@@ -285,6 +286,11 @@ static void lane_send(struct lane *l)
     l->outstanding++;
     l->q->out->sent++;
     atomic_fetch_add(&stats.sent, 1);
+    /* c-ares 1.18's ares_send keeps the caller's ID: every send gets a
+     * fresh unpredictable one (ares_send copies the buffer). */
+    uint16_t id = fr_rand_id();
+    l->q->qbuf[0] = (unsigned char)(id >> 8);
+    l->q->qbuf[1] = (unsigned char)id;
     ares_send(l->ch, l->q->qbuf, l->q->qlen, on_reply, l);
 }
 

@@ -357,9 +357,12 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
         }
     }
 
-    f = calloc(1, sizeof *f);
+    /* Not calloc: the address table is large and filled entry by entry. */
+    f = malloc(sizeof *f);
     if (!f)
         return FR_NOMEM;
+    f->n = 0;
+    f->have_canon = 0;
 
     int family = hints->ai_family;
     int no_data = 0, no_inet6_data = 0;

@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "clock.h"
 #include "log.h"
 #include "msg.h"
+#include "rand.h"
 
 /* Datagrams read per socket per reap: bounds the work one caller does. */
 #define REFRESH_READS_PER_REAP 8
@@ -101,8 +101,7 @@ void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qt
     uint16_t id;
     struct pending *p = NULL;
 
-    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id)
-        return;
+    id = fr_rand_id();
     if (strlen(name) >= sizeof p->name)
         return;
     if (ares_create_query(name, qclass, qtype, id, 1, &q, &qlen, cfg->edns0 ? REFRESH_EDNS_SIZE : 0) !=
