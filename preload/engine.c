@@ -56,6 +56,8 @@ struct lane {
     unsigned outstanding;   /* sends c-ares still holds */
     unsigned bad;           /* unusable replies or errors so far */
     unsigned refused;       /* of which: connection refused */
+    int socks;              /* sockets c-ares holds open for this lane */
+    int flags;              /* c-ares flags the channel was made with */
     int done;               /* no more sends to this server */
 };
 
@@ -86,16 +88,19 @@ struct race {
 
 static ares_socket_t sock_open(int domain, int type, int protocol, void *user)
 {
-    (void)user;
+    struct lane *l = user;
     int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
-    if (fd >= 0)
+    if (fd >= 0) {
+        l->socks++;
         atomic_fetch_add(&stats.sockets_open, 1);
+    }
     return fd;
 }
 
 static int sock_close(ares_socket_t fd, void *user)
 {
-    (void)user;
+    struct lane *l = user;
+    l->socks--;
     atomic_fetch_sub(&stats.sockets_open, 1);
     return close(fd);
 }
@@ -149,21 +154,80 @@ static void lib_init(void)
 }
 
 
-static int lane_open(struct lane *l, const struct fr_config *cfg)
+/* ------------------------------------------------------------------ */
+/* Idle channels. A c-ares 1.18 channel carries about 50 KiB of hash
+ * buckets that ares_init_options and ares_destroy walk one by one: making
+ * one per lookup and server cost eight times glibc's whole lookup. Channels
+ * go back to this pool only once they hold no socket (ares_cancel closes
+ * them), so the pool keeps no descriptor between calls and a forked child
+ * can use what it inherits. */
+
+/* Idle channels kept: enough for A and AAAA to several servers in a few
+ * threads at once, about 1.6 MiB at most. */
+#define POOL_MAX 32
+/* Channels are made with a per-send timeout longer than any deadline: the
+ * race ends every send itself. */
+#define POOL_CHANNEL_TIMEOUT_MS FR_MAX_MS
+
+struct pooled {
+    ares_channel ch;
+    int flags;
+    struct sockaddr_storage server;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pooled pool[POOL_MAX];
+static unsigned pool_n;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_prepare(void)
+{
+    pthread_mutex_lock(&pool_lock);
+}
+
+static void pool_release(void)
+{
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static void pool_init(void)
+{
+    pthread_atfork(pool_prepare, pool_release, pool_release);
+}
+
+static int server_node(const struct fr_server *sv, struct ares_addr_port_node *node)
+{
+    memset(node, 0, sizeof *node);
+    const struct sockaddr *sa = (const struct sockaddr *)&sv->addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const void *)sa;
+        node->family = AF_INET;
+        memcpy(&node->addr.addr4, &sin->sin_addr, 4);
+        node->udp_port = node->tcp_port = ntohs(sin->sin_port);
+    } else {
+        const struct sockaddr_in6 *sin6 = (const void *)sa;
+        node->family = AF_INET6;
+        memcpy(&node->addr.addr6, &sin6->sin6_addr, 16);
+        node->udp_port = node->tcp_port = ntohs(sin6->sin6_port);
+    }
+    return 0;
+}
+
+static ares_channel channel_new(int flags)
 {
     struct ares_options o;
     struct in_addr placeholder = { htonl(INADDR_LOOPBACK) };
+    ares_channel ch;
     memset(&o, 0, sizeof o);
     /* Every option c-ares would otherwise read from /etc/resolv.conf or
-     * the environment is set, so ares_init_options reads no file: this
-     * channel knows exactly one server. NOCHECKRESP hands SERVFAIL and
-     * REFUSED replies to the callback instead of retrying inside c-ares:
-     * the race decides. */
+     * the environment is set, so ares_init_options reads no file: the
+     * channel knows exactly one server (set by the caller). NOCHECKRESP
+     * hands SERVFAIL and REFUSED replies to the callback instead of
+     * retrying inside c-ares: the race decides. */
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
                ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SORTLIST | ARES_OPT_SERVERS;
-    o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | (cfg->use_vc ? ARES_FLAG_USEVC : 0);
-    /* Each send may live until the deadline; the race re-sends itself. */
-    o.timeout = (int)cfg->deadline_ms;
+    o.flags = flags;
+    o.timeout = POOL_CHANNEL_TIMEOUT_MS;
     o.tries = 1;
     o.ndots = 1;
     o.ndomains = 0;
@@ -171,31 +235,71 @@ static int lane_open(struct lane *l, const struct fr_config *cfg)
     o.nsort = 0;
     o.nservers = 1;
     o.servers = &placeholder;
-    if (ares_init_options(&l->ch, &o, mask) != ARES_SUCCESS) {
-        l->ch = NULL;
-        return -1;
+    if (ares_init_options(&ch, &o, mask) != ARES_SUCCESS)
+        return NULL;
+    return ch;
+}
+
+static int lane_open(struct lane *l, const struct fr_config *cfg)
+{
+    int flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | (cfg->use_vc ? ARES_FLAG_USEVC : 0);
+    struct pooled got = { 0 };
+    int found = -1;
+
+    pthread_once(&pool_once, pool_init);
+    pthread_mutex_lock(&pool_lock);
+    for (unsigned i = 0; i < pool_n; i++) {
+        if (pool[i].flags != flags)
+            continue;
+        found = (int)i;
+        if (!memcmp(&pool[i].server, &l->server->addr, sizeof pool[i].server))
+            break;   /* already pointed at this server */
     }
-    struct ares_addr_port_node node;
-    memset(&node, 0, sizeof node);
-    const struct sockaddr *sa = (const struct sockaddr *)&l->server->addr;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const void *)sa;
-        node.family = AF_INET;
-        memcpy(&node.addr.addr4, &sin->sin_addr, 4);
-        node.udp_port = node.tcp_port = ntohs(sin->sin_port);
-    } else {
-        const struct sockaddr_in6 *sin6 = (const void *)sa;
-        node.family = AF_INET6;
-        memcpy(&node.addr.addr6, &sin6->sin6_addr, 16);
-        node.udp_port = node.tcp_port = ntohs(sin6->sin6_port);
+    if (found >= 0) {
+        got = pool[found];
+        pool[found] = pool[--pool_n];
     }
-    if (ares_set_servers_ports(l->ch, &node) != ARES_SUCCESS) {
-        ares_destroy(l->ch);
-        l->ch = NULL;
+    pthread_mutex_unlock(&pool_lock);
+
+    l->flags = flags;
+    l->socks = 0;
+    l->ch = found >= 0 ? got.ch : channel_new(flags);
+    if (!l->ch)
         return -1;
+    if (found < 0 || memcmp(&got.server, &l->server->addr, sizeof got.server)) {
+        struct ares_addr_port_node node;
+        server_node(l->server, &node);
+        if (ares_set_servers_ports(l->ch, &node) != ARES_SUCCESS) {
+            ares_destroy(l->ch);
+            l->ch = NULL;
+            return -1;
+        }
     }
     ares_set_socket_functions(l->ch, &sock_funcs, l);
     return 0;
+}
+
+/* End every send still held and keep the channel if it is clean. */
+static void lane_close(struct lane *l)
+{
+    if (!l->ch)
+        return;
+    ares_cancel(l->ch);   /* callbacks see ARES_ECANCELLED */
+    int kept = 0;
+    if (l->socks == 0) {
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n < POOL_MAX) {
+            pool[pool_n].ch = l->ch;
+            pool[pool_n].flags = l->flags;
+            memcpy(&pool[pool_n].server, &l->server->addr, sizeof pool[pool_n].server);
+            pool_n++;
+            kept = 1;
+        }
+        pthread_mutex_unlock(&pool_lock);
+    }
+    if (!kept)
+        ares_destroy(l->ch);   /* closes whatever it still holds */
+    l->ch = NULL;
 }
 
 static void question_finish(struct question_state *q, enum fr_status st)
@@ -357,8 +461,7 @@ static enum fr_status question_setup(struct race *r, struct question_state *q, s
 static void question_teardown(struct question_state *q)
 {
     for (unsigned i = 0; i < q->nlanes; i++)
-        if (q->lanes[i].ch)
-            ares_destroy(q->lanes[i].ch);   /* closes its sockets */
+        lane_close(&q->lanes[i]);
     if (q->qbuf)
         ares_free_string(q->qbuf);
 }
