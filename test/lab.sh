@@ -8,6 +8,11 @@
 # LAB_DIR is a private tmpfs (gone when the lab ends); set LAB_KEEP=1 to
 # get a directory that survives, for reading logs after a failure.
 #
+# The lab also has its own PID namespace whose init is this script: when
+# CMD ends, every process it left behind (an upstream a crashed test did
+# not stop) is killed with the lab instead of living on unseen. SIGTERM,
+# SIGINT and SIGHUP to the lab are passed to CMD as SIGTERM.
+#
 # Exit status: CMD's, or 77 (the automake "skip" code) when no namespace
 # can be created here, or 1 when the lab could not be made safe.
 set -eu
@@ -18,6 +23,22 @@ LAB_LAST_ADDR=20
 LAB_TMPFS_SIZE=64m
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
+
+# Wait for background pid $1 and set rc to its exit status. A trapped
+# signal interrupts wait (status > 128) while the child lives on; then
+# wait again. The shell keeps a finished child's status, so a later wait
+# still returns it; 127 means it was already collected.
+lab_wait() {
+    rc=0
+    wait "$1" || rc=$?
+    while [ "$rc" -gt 128 ]; do
+        r2=0
+        wait "$1" || r2=$?
+        [ "$r2" = 127 ] && break
+        rc=$r2
+        kill -0 "$1" 2>/dev/null || break
+    done
+}
 
 [ $# -ge 1 ] || { echo "usage: test/lab.sh CMD [ARGS...]" >&2; exit 2; }
 
@@ -30,19 +51,30 @@ if [ "${_LAB_STAGE:-}" != inner ]; then
     self=$(readlink -f "$0")
     # As root a plain network + mount namespace is enough; otherwise a user
     # namespace maps us to root inside so we may configure lo and mount.
-    if [ "$(id -u)" = 0 ] && unshare -nm true 2>/dev/null; then
-        flags=-nm
-    elif unshare -rnm true 2>/dev/null; then
-        flags=-rnm
+    if [ "$(id -u)" = 0 ] && unshare -nmp --fork true 2>/dev/null; then
+        flags=-nmp
+    elif unshare -rnmp --fork true 2>/dev/null; then
+        flags=-rnmp
     else
-        echo "lab.sh: SKIP: cannot create a private network namespace here" \
-             "(unshare -nm as root and unshare -rnm both failed);" \
+        echo "lab.sh: SKIP: cannot create private network, mount and PID namespaces here" \
+             "(unshare -nmp as root and unshare -rnmp both failed);" \
              "the lab needs root or unprivileged user namespaces" >&2
         exit 77
     fi
-    # util-linux unshare makes mounts private by default, so the bind
-    # mounts below never reach the machine's mount table.
-    _LAB_STAGE=inner exec unshare $flags --propagation private -- "$self" "$@"
+    # Mounts are made private, so the bind mounts below never reach the
+    # machine's mount table. --kill-child: if unshare itself is killed
+    # (e.g. by timeout), the lab's init gets SIGKILL and the lab goes too.
+    # unshare blocks SIGTERM/SIGINT while it waits and does not pass them
+    # on, so this shell stays to forward them to the lab's init.
+    # An asynchronous command gets /dev/null as stdin; give it ours (fd 3).
+    exec 3<&0
+    _LAB_STAGE=inner unshare $flags --fork --kill-child --mount-proc \
+        --propagation private -- "$self" "$@" <&3 3<&- &
+    exec 3<&-
+    upid=$!
+    trap 'for c in $(pgrep -P "$upid"); do kill -TERM "$c" 2>/dev/null; done' TERM INT HUP
+    lab_wait "$upid"
+    exit "$rc"
 fi
 unset _LAB_STAGE
 
@@ -99,4 +131,14 @@ done
 unset LOCALDOMAIN RES_OPTIONS HOSTALIASES
 
 export LAB_DIR LAB_INSIDE=1
-exec "$@"
+[ "$$" = 1 ] || die "expected to be the lab's init (pid 1), am pid $$"
+# Stay as init: run CMD as a child (with our stdin: an asynchronous
+# command would otherwise get /dev/null), pass on termination requests,
+# and exit with its status. Leaving takes the whole lab with us.
+exec 3<&0
+"$@" <&3 3<&- &
+child=$!
+exec 3<&-
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
+lab_wait "$child"
+exit "$rc"

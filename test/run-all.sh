@@ -23,7 +23,7 @@
 #   FASTRES_TEST_ASAN_OPTIONS  ASAN_OPTIONS for such preloaded children
 #                         (empty for normal builds); the Criterion binaries
 #                         themselves keep ASan's defaults, leak checks on
-# Logs: $BUILD/test-logs/NAME.log. Set TESTS="test_lab test_cache.sh" to
+# Logs: $BUILD/test-logs/run.XXXXXX/NAME.log, kept only when something failed. Set TESTS="test_lab test_cache.sh" to
 # run only some (names without directory).
 set -u
 
@@ -62,8 +62,10 @@ case $BUILD in
 esac
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1"
 
-logdir="$root/$BUILD/test-logs"
-mkdir -p "$logdir" || exit 1
+# A directory per run: runs by several engineers at once must not write
+# each other's logs. Removed when everything passed.
+mkdir -p "$root/$BUILD/test-logs" || exit 1
+logdir=$(mktemp -d "$root/$BUILD/test-logs/run.XXXXXX") || exit 1
 
 passed=0 failed=0 skipped=0 suites=0
 
@@ -170,5 +172,10 @@ for script in test/test_*.sh; do
 done
 
 [ "$skipped" = 0 ] || echo "($skipped suites skipped: no lab here)"
+if [ "$failed" = 0 ]; then
+    rm -rf "$logdir"
+else
+    echo "(logs in $logdir)"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$suites" -gt 0 ]
