@@ -1,0 +1,446 @@
+#!/bin/sh
+# bench/run.sh: fastres against glibc and dnsmasq --all-servers, scenario by
+# scenario. Run by `make bench` (or `make bench QUICK=1`) inside test/lab.sh;
+# re-executes itself there when started outside.
+#
+# Topology (all on lo inside the lab's private namespace):
+#   127.0.0.12        the live upstream: a real dnsmasq answering the bench
+#                     names (--host-record, TTL BENCH_TTL) and NXDOMAIN for
+#                     cluster.local (--local=/cluster.local/)
+#   127.0.0.2, .3, .4 the three nameservers: build/tools/faultdns in forward
+#                     mode in front of 127.0.0.12, each with a count file, so
+#                     the queries a contender sends are counted by the
+#                     upstream itself; a scenario's fault is set on them
+#                     (drop, servfail, --delay-ms, --drop-pct). Where no
+#                     server listens (scenario 3) an nft counter on the
+#                     output hook counts the datagrams sent to that port.
+#   127.0.0.10        dnsmasq --all-servers (contenders dnsmasq-*), the
+#                     only nameserver of glibc, forwarding to .2, .3, .4
+# The three nameservers and the dnsmasq contender are started afresh for
+# every cell (scenario x contender x threads): counts start at 0, seeded
+# drops repeat exactly, caches start cold.
+#
+# Contenders: glibc (resolv.conf as is), glibc-rotate (options rotate
+# timeout:1 attempts:1), dnsmasq-nocache / dnsmasq-cache (glibc -> dnsmasq
+# --all-servers with --cache-size=0 / BENCH_DNSMASQ_CACHE), fastres-nocache
+# / fastres-cache (LD_PRELOAD=libfastres.so, FASTRES_CACHE_SIZE=0 / default).
+#
+# Each cell runs bench/lookup (build/bench/lookup): COUNT getaddrinfo()
+# lookups bounded by a wall-time cap; raw latencies go to build/bench/raw.
+# Output: bench/results.md (also printed), bench/results.csv,
+# bench/cdf-sN*.png. Env: QUICK=1 (smoke run, under a minute), BUILD,
+# BENCH_FAMILY=unspec|inet, BENCH_ONLY="1 5" (only these scenarios; the
+# results files are then written under build/bench instead of bench/).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+if [ "${LAB_INSIDE:-}" != 1 ]; then
+    exec "$root/test/lab.sh" "$here/run.sh" "$@"
+fi
+
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+TOOLS=$BUILD/tools
+LIB=$BUILD/libfastres.so
+LOOKUP=$BUILD/bench/lookup
+RAW=$BUILD/bench/raw
+QUICK=${QUICK:-}
+FAMILY=${BENCH_FAMILY:-unspec}
+ONLY=${BENCH_ONLY:-}
+
+# Lookups per cell and the wall-time cap per cell (seconds). glibc needs
+# 5 s per lookup behind a silent first nameserver, and 200 ms per lookup
+# behind a slow one: those cells end at the cap; the full run's twelve or
+# so capped cells plus the rest fit in about six minutes.
+if [ "$QUICK" = 1 ]; then
+    COUNT=200
+    CAP_S=2
+    HIT_COUNT=20000
+    HIT_CAP_S=1
+else
+    COUNT=2000
+    CAP_S=20
+    HIT_COUNT=200000
+    HIT_CAP_S=3
+fi
+# TTL of the bench names: longer than any cell, so cache-on contenders
+# keep every positive answer for the whole cell.
+BENCH_TTL=300
+# dnsmasq's cache when on: room for every name, as fastres's default 1024.
+BENCH_DNSMASQ_CACHE=1000
+# Scenario 6: the loss every nameserver applies, and the seeds (one per
+# nameserver; fixed so that runs repeat).
+LOSS_PCT=10
+LOSS_SEEDS="11 12 13"
+# Scenario 5: the slow nameserver's extra delay.
+SLOW_MS=200
+# Upstream readiness wait: polls of 20 ms.
+START_POLLS=150
+# Points per line in a CDF plot (the raw data is thinned to about this).
+CDF_POINTS=400
+
+NS1=127.0.0.2 NS2=127.0.0.3 NS3=127.0.0.4
+BACKEND=127.0.0.12
+DMQ=127.0.0.10
+CONTENDERS="glibc glibc-rotate dnsmasq-nocache dnsmasq-cache fastres-nocache fastres-cache"
+# Sixteen names, odd ones IPv4-only (their AAAA is NODATA), even ones
+# dual-stack; lookups rotate through them.
+NAMES=""
+REC_ARGS=""
+i=1
+while [ $i -le 16 ]; do
+    n=$(printf 'h%02d.bench.test' $i)
+    NAMES="$NAMES $n"
+    if [ $((i % 2)) = 1 ]; then
+        REC_ARGS="$REC_ARGS --host-record=$n,10.1.0.$i"
+    else
+        REC_ARGS="$REC_ARGS --host-record=$n,10.1.0.$i,fd00::$i"
+    fi
+    i=$((i + 1))
+done
+HIT_NAME=h02.bench.test
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for f in "$LIB" "$LOOKUP" "$TOOLS/faultdns"; do
+    [ -x "$f" ] || [ -f "$f" ] || die "$f missing (run make bench)"
+done
+command -v dnsmasq >/dev/null 2>&1 || die "dnsmasq not installed (scripts/deps.sh)"
+command -v nft >/dev/null 2>&1 || die "nft not installed (scripts/deps.sh)"
+command -v gnuplot >/dev/null 2>&1 || die "gnuplot not installed (scripts/deps.sh)"
+LD_PRELOAD=$LIB grep -q libfastres /proc/self/maps || die "LD_PRELOAD=$LIB does not load"
+
+if [ -n "$ONLY" ]; then OUT=$BUILD/bench; else OUT=$here; fi
+WORK=${LAB_DIR:?not inside test/lab.sh}/bench
+rm -rf "$RAW"
+mkdir -p "$RAW" "$WORK" "$OUT"
+rm -f "$OUT"/cdf-s*.png
+unset LD_PRELOAD LOCALDOMAIN RES_OPTIONS HOSTALIASES
+for v in $(env | sed -n 's/^\(FASTRES_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+
+# ---- processes: every daemon's pid is kept; all are stopped on exit ----
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null || :; done
+    for p in $PIDS; do wait "$p" 2>/dev/null || :; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_pid() {
+    kill "$1" 2>/dev/null || :
+    wait "$1" 2>/dev/null || :
+    rest=""
+    for p in $PIDS; do [ "$p" = "$1" ] || rest="$rest $p"; done
+    PIDS=$rest
+}
+
+wait_udp() { # ADDR: until something listens on ADDR:53/udp
+    k=0
+    while ! ss -Hlun "src $1:53" 2>/dev/null | grep -q .; do
+        k=$((k + 1))
+        [ $k -lt $START_POLLS ] || die "nothing listens on $1:53 (logs in $WORK)"
+        sleep 0.02
+    done
+}
+
+# start_front ADDR NAME MODE-ARGS...: faultdns (MODE-ARGS "none": nothing)
+start_front() {
+    a=$1 name=$2
+    shift 2
+    rm -f "$WORK/$name.count"
+    [ "$1" = none ] && return 0
+    "$TOOLS/faultdns" --listen "$a" --count-file "$WORK/$name.count" "$@" \
+        </dev/null >>"$WORK/$name.log" 2>&1 &
+    PIDS="$PIDS $!"
+    eval "PID_$name=$!"
+    k=0
+    while [ ! -f "$WORK/$name.count" ]; do
+        k=$((k + 1))
+        [ $k -lt $START_POLLS ] || die "faultdns on $a did not start ($WORK/$name.log)"
+        sleep 0.02
+    done
+}
+
+# Queries received so far: faultdns's count file, or the nft counter of
+# that address when no server listens there.
+front_count() { # NAME
+    if [ -f "$WORK/$1.count" ]; then
+        cat "$WORK/$1.count"
+    else
+        nft list counter inet bench "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+    fi
+}
+all_counts() { # "NS1 NS2 NS3"
+    echo "$(front_count ns1) $(front_count ns2) $(front_count ns3)"
+}
+
+# nft: one named counter per nameserver address, for datagrams (and TCP
+# segments) sent to port 53 there. Private namespace: the machine's
+# ruleset is not touched.
+nft -f - <<EOF || die "cannot set up nft counters"
+table inet bench {
+    counter ns1 { }
+    counter ns2 { }
+    counter ns3 { }
+    chain out {
+        type filter hook output priority 0; policy accept;
+        ip daddr $NS1 meta l4proto { udp, tcp } th dport 53 counter name ns1
+        ip daddr $NS2 meta l4proto { udp, tcp } th dport 53 counter name ns2
+        ip daddr $NS3 meta l4proto { udp, tcp } th dport 53 counter name ns3
+    }
+}
+EOF
+
+# The live upstream, for the whole run.
+# shellcheck disable=SC2086
+dnsmasq -k --no-resolv --no-hosts --bind-interfaces --listen-address=$BACKEND --port=53 \
+    --cache-size=0 --local-ttl=$BENCH_TTL --local=/cluster.local/ --local=/bench.test/ \
+    --pid-file= $REC_ARGS </dev/null >"$WORK/backend.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_udp $BACKEND
+
+# ---- scenarios ----
+scen_name() {
+    case $1 in
+    1) echo "all upstreams healthy" ;;
+    2) echo "first nameserver silent (drops every query)" ;;
+    3) echo "first nameserver refusing (nothing listening: ICMP port unreachable)" ;;
+    4) echo "first nameserver answering SERVFAIL at once" ;;
+    5) echo "first nameserver slow (+${SLOW_MS} ms)" ;;
+    6) echo "every nameserver drops ${LOSS_PCT}% of queries (seeded)" ;;
+    7) echo "Kubernetes resolv.conf (3 search domains; ndots:5): outside name" ;;
+    8) echo "cache hits on one name" ;;
+    esac
+}
+FWD="--mode forward --forward $BACKEND"
+# start_fronts SCENARIO: the three nameservers with the scenario's faults
+start_fronts() {
+    set -- $LOSS_SEEDS
+    case $S in
+    2) start_front $NS1 ns1 --mode drop ;;
+    3) start_front $NS1 ns1 none ;;
+    4) start_front $NS1 ns1 --mode servfail ;;
+    5) start_front $NS1 ns1 $FWD --delay-ms $SLOW_MS ;;
+    6) start_front $NS1 ns1 $FWD --drop-pct $LOSS_PCT --seed "$1" ;;
+    *) start_front $NS1 ns1 $FWD ;;
+    esac
+    if [ "$S" = 6 ]; then
+        start_front $NS2 ns2 $FWD --drop-pct $LOSS_PCT --seed "$2"
+        start_front $NS3 ns3 $FWD --drop-pct $LOSS_PCT --seed "$3"
+    else
+        start_front $NS2 ns2 $FWD
+        start_front $NS3 ns3 $FWD
+    fi
+}
+stop_fronts() {
+    for n in ns1 ns2 ns3; do
+        eval "p=\${PID_$n:-}"
+        [ -z "$p" ] || stop_pid "$p"
+        eval "PID_$n="
+    done
+}
+# The search/ndots lines of the scenario's resolv.conf.
+resolv_extra() {
+    [ "$S" = 7 ] || return 0
+    printf 'search ns.svc.cluster.local svc.cluster.local cluster.local\n'
+    printf 'options ndots:5\n'
+}
+
+# ---- one cell ----
+CELLS=$WORK/cells.txt
+: >"$CELLS"
+CELL=0
+# run_cell CONTENDER THREADS COUNT CAP NAMES...
+run_cell() {
+    c=$1 t=$2 n=$3 cap=$4
+    shift 4
+    CELL=$((CELL + 1))
+    tag="s$S-$c-t$t"
+    start_fronts
+    dpid=""
+    case $c in
+    dnsmasq-*)
+        if [ "$c" = dnsmasq-cache ]; then cs=$BENCH_DNSMASQ_CACHE; else cs=0; fi
+        dnsmasq -k --no-resolv --no-hosts --bind-interfaces --listen-address=$DMQ --port=53 \
+            --all-servers --server=$NS1 --server=$NS2 --server=$NS3 --cache-size=$cs \
+            --pid-file= </dev/null >"$WORK/dnsmasq-$tag.log" 2>&1 &
+        dpid=$!
+        PIDS="$PIDS $dpid"
+        wait_udp $DMQ
+        { printf 'nameserver %s\n' $DMQ; resolv_extra; } >/etc/resolv.conf
+        ;;
+    *)
+        {
+            printf 'nameserver %s\nnameserver %s\nnameserver %s\n' $NS1 $NS2 $NS3
+            resolv_extra
+            [ "$c" != glibc-rotate ] || printf 'options rotate timeout:1 attempts:1\n'
+        } >/etc/resolv.conf
+        ;;
+    esac
+    before=$(all_counts)
+    case $c in
+    fastres-nocache) pre="LD_PRELOAD=$LIB FASTRES_CACHE_SIZE=0 FASTRES_STATS=1" ;;
+    fastres-cache) pre="LD_PRELOAD=$LIB FASTRES_STATS=1" ;;
+    *) pre="" ;;
+    esac
+    # shellcheck disable=SC2086
+    summary=$(env $pre "$LOOKUP" -n "$n" -d "$cap" -t "$t" -f "$FAMILY" \
+        -o "$RAW/$tag.raw" "$@" 2>"$RAW/$tag.log") ||
+        die "lookup failed in $tag: $(cat "$RAW/$tag.log")"
+    [ -z "$dpid" ] || stop_pid "$dpid"
+    # Let the nameservers count what was still in their sockets.
+    sleep 0.05
+    after=$(all_counts)
+    stop_fronts
+    set -- $before $after
+    q1=$(($4 - $1)) q2=$(($5 - $2)) q3=$(($6 - $3))
+    q=$((q1 + q2 + q3))
+    eval "$(echo "$summary" | sed 's/\([a-z_]*\)=\([0-9]*\)/L_\1=\2;/g')"
+    case $c in
+    fastres-*) [ "$L_fastres" = 1 ] || die "$tag: libfastres was not loaded" ;;
+    *) [ "$L_fastres" = 0 ] || die "$tag: libfastres loaded where it should not be" ;;
+    esac
+    echo "$S $c $t $L_done $L_failed $L_cut $L_wall_ns $q $q1 $q2 $q3 $tag" >>"$CELLS"
+    printf 'bench [%d/%d] s%s %-16s t%s: %6d lookups, %d failed, %d cut, %d upstream queries, %.1f s\n' \
+        "$CELL" "$NCELLS" "$S" "$c" "$t" "$L_done" "$L_failed" "$L_cut" "$q" \
+        "$(echo "$L_wall_ns" | awk '{ print $1 / 1e9 }')" >&2
+}
+
+SCENARIOS=${ONLY:-1 2 3 4 5 6 7 8}
+NCELLS=0
+for S in $SCENARIOS; do
+    for c in $CONTENDERS; do
+        if [ "$S" = 8 ]; then NCELLS=$((NCELLS + 2)); else NCELLS=$((NCELLS + 1)); fi
+    done
+done
+echo "bench: $NCELLS cells, up to $COUNT lookups (cap ${CAP_S} s) each;" \
+    "cache hits: up to $HIT_COUNT (cap ${HIT_CAP_S} s)${QUICK:+ (QUICK)}" >&2
+T0=$(date +%s)
+for S in $SCENARIOS; do
+    for c in $CONTENDERS; do
+        if [ "$S" = 8 ]; then
+            run_cell "$c" 1 $HIT_COUNT $HIT_CAP_S $HIT_NAME
+            run_cell "$c" 2 $HIT_COUNT $HIT_CAP_S $HIT_NAME
+        else
+            # shellcheck disable=SC2086
+            run_cell "$c" 1 $COUNT $CAP_S $NAMES
+        fi
+    done
+done
+echo "bench: lookups done in $(($(date +%s) - T0)) s; summarising" >&2
+
+# ---- summary ----
+# Percentiles are nearest-rank (the ceil(q*n)-th smallest latency). A cut
+# lookup enters with the time it had taken when cut (a lower bound).
+CSV=$OUT/results.csv
+MD=$OUT/results.md
+echo "scenario,scenario_name,contender,threads,family,lookups,failed,cut,wall_s,median_ns,p99_ns,p999_ns,max_ns,lookups_per_s,upstream_queries,queries_per_lookup,queries_ns1,queries_ns2,queries_ns3" >"$CSV"
+while read -r S c t nd failed cut wall q q1 q2 q3 tag; do
+    sort -n -k1,1 "$RAW/$tag.raw" | awk -v S="$S" -v name="$(scen_name "$S")" -v c="$c" -v t="$t" \
+        -v fam="$FAMILY" -v done="$nd" -v failed="$failed" -v cut="$cut" -v wall="$wall" -v q="$q" -v qs="$q1,$q2,$q3" \
+        -v cdf="$RAW/$tag.cdf" -v pts=$CDF_POINTS '
+        function rank(p,   r) { r = int(p * NR); if (r < p * NR) r++; if (r < 1) r = 1; return a[r] }
+        { a[NR] = $1 }
+        END {
+            n = done + cut
+            if (NR == 0) { med = p99 = p999 = mx = ""; }
+            else { med = rank(0.5); p99 = rank(0.99); p999 = rank(0.999); mx = a[NR] }
+            lps = wall > 0 ? done / (wall / 1e9) : 0
+            qpl = n > 0 ? q / n : 0
+            printf "%s,\"%s\",%s,%s,%s,%d,%d,%d,%.3f,%s,%s,%s,%s,%.1f,%d,%.3f,%s\n", S, name, c, t, fam, \
+                n, failed, cut, wall / 1e9, med, p99, p999, mx, lps, q, qpl, qs
+            step = NR / pts; if (step < 1) step = 1
+            for (x = step; x < NR + step; x += step) {
+                r = int(x); if (r > NR) r = NR; if (r < 1) r = 1
+                printf "%.6f %.6f\n", a[r] / 1e6, r / NR > cdf
+            }
+        }' >>"$CSV"
+done <"$CELLS"
+
+# Markdown: one table per scenario (and thread count).
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+glibc_v=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -1)
+cares_v=$(dpkg-query -W -f='${Version}' libc-ares-dev 2>/dev/null || echo unknown)
+dnsmasq_v=$(dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')
+rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+    echo "# fastres benchmark results"
+    echo
+    echo "Generated by \`make bench${QUICK:+ QUICK=1}\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo
+    echo "- Machine: $cpu, $(nproc) cores, kernel $(uname -r)"
+    echo "- $glibc_v, c-ares $cares_v (static, in libfastres), dnsmasq $dnsmasq_v, fastres $rev"
+    echo "- Lookups: getaddrinfo($FAMILY, SOCK_STREAM) over 16 names (8 IPv4-only, 8 dual-stack)," \
+        "up to $COUNT per cell, cell capped at $CAP_S s; cache hits: one name, up to $HIT_COUNT per cell," \
+        "capped at $HIT_CAP_S s"
+    echo "- Upstreams: three nameservers (faultdns forwarding to one dnsmasq, TTL $BENCH_TTL s), faults per scenario;" \
+        "queries/lookup = queries the three nameservers received (nft counter where none listens) / lookups"
+    echo "- Column names: ns1 is the first nameserver in resolv.conf (the faulty one in scenarios 2-5)"
+    echo "- Latency: nearest-rank percentiles; a cut lookup (still running at the cap) counts with the" \
+        "time it had taken (a lower bound); failed = getaddrinfo returned an error"
+    echo
+    # Rows grouped by scenario and thread count, contenders in run order.
+    awk -F, 'NR > 1 { print }' "$CSV" | sort -s -t, -k1,1n -k4,4n | awk -F, '
+        function fmt(ns) {
+            if (ns == "") return "-"
+            if (ns < 1e3) return sprintf("%d ns", ns)
+            if (ns < 1e6) return sprintf("%.3g µs", ns / 1e3)
+            if (ns < 1e9) return sprintf("%.3g ms", ns / 1e6)
+            return sprintf("%.3g s", ns / 1e9)
+        }
+        {
+            key = $1 "-" $4
+            if (key != last) {
+                name = $2; gsub(/"/, "", name)
+                if ($1 == 8) name = name ", " $4 " thread" ($4 > 1 ? "s" : "")
+                printf "\n## %s. %s\n\n", $1, name
+                if ($1 == 8) print "Median = time per lookup; lookups/s over all threads.\n"
+                print "| contender | lookups | failed | cut | median | p99 | p99.9 | max | lookups/s | queries/lookup | queries ns1/ns2/ns3 |"
+                print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                last = key
+            }
+            printf "| %s | %d | %d | %d | %s | %s | %s | %s | %s | %.2f | %d/%d/%d |\n", $3, $6, $7, $8, \
+                fmt($10), fmt($11), fmt($12), fmt($13), ($14 >= 100 ? sprintf("%d", $14) : sprintf("%.3g", $14)), $16, \
+                $17, $18, $19
+        }'
+    echo
+    echo "Plots: latency CDF per scenario (log time axis): $(cd "$OUT" && ls cdf-s*.png 2>/dev/null | tr '\n' ' ' || :)"
+} >"$MD.tmp"
+
+# ---- plots: one PNG per scenario (and thread count) ----
+for key in $(awk '{ print "s" $1 "-t" $3 }' "$CELLS" | sort -u); do
+    S=${key%%-t*}; S=${S#s}; t=${key##*-t}
+    png=$OUT/cdf-s$S.png
+    [ "$S" != 8 ] || png=$OUT/cdf-s8-t$t.png
+    title="$S. $(scen_name "$S")"
+    [ "$S" != 8 ] || title="$title, $t thread$( [ "$t" = 1 ] || echo s)"
+    plot=""
+    for c in $CONTENDERS; do
+        f=$RAW/s$S-$c-t$t.cdf
+        [ -s "$f" ] || continue
+        # fastres solid, the others dashed.
+        case $c in fastres-*) dt=1 ;; *) dt=2 ;; esac
+        plot="$plot${plot:+, }'$f' using 1:2 with steps lw 2 dt $dt title '$c'"
+    done
+    gnuplot <<EOF || die "gnuplot failed for $png"
+set terminal pngcairo size 800,500 font 'sans,9'
+set output '$png'
+set title "$title"
+set logscale x
+set format x '%g'
+set xlabel 'latency (ms, log scale)'
+set ylabel 'fraction of lookups'
+set yrange [0:1.02]
+set grid
+set key below horizontal
+plot $plot
+EOF
+done
+# The plot list in results.md is written after the PNGs exist.
+sed "s|^Plots: .*|Plots (latency CDF, log time axis): $(cd "$OUT" && ls cdf-s*.png | sed 's/.*/[&](&)/' | tr '\n' ' ')|" \
+    "$MD.tmp" >"$MD"
+rm -f "$MD.tmp"
+cat "$MD"
+echo "bench: done in $(($(date +%s) - T0)) s; results in $MD, $CSV and $OUT/cdf-s*.png" >&2
