@@ -8,10 +8,12 @@
 # LAB_DIR is a private tmpfs (gone when the lab ends); set LAB_KEEP=1 to
 # get a directory that survives, for reading logs after a failure.
 #
-# The lab also has its own PID namespace whose init is this script: when
-# CMD ends, every process it left behind (an upstream a crashed test did
-# not stop) is killed with the lab instead of living on unseen. SIGTERM,
-# SIGINT and SIGHUP to the lab are passed to CMD as SIGTERM.
+# CMD runs as a child of this script, which stays in the lab: SIGTERM,
+# SIGINT and SIGHUP to the lab are passed to CMD as SIGTERM, and when CMD
+# ends every process still in the lab's network namespace (an upstream a
+# crashed test did not stop) is ended too, so nothing lives on unseen.
+# (No PID namespace: Criterion names its socket /tmp/criterion_PID.sock,
+# and labs with their own PID numbering would collide on it.)
 #
 # Exit status: CMD's, or 77 (the automake "skip" code) when no namespace
 # can be created here, or 1 when the lab could not be made safe.
@@ -21,6 +23,9 @@ set -eu
 LAB_LAST_ADDR=20
 # The lab's tmpfs holds logs, count files and the two /etc files only.
 LAB_TMPFS_SIZE=64m
+# Processes left in the lab get SIGTERM and this many 0.05 s polls (2 s)
+# to exit before SIGKILL.
+LAB_REAP_POLLS=40
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 
@@ -51,30 +56,19 @@ if [ "${_LAB_STAGE:-}" != inner ]; then
     self=$(readlink -f "$0")
     # As root a plain network + mount namespace is enough; otherwise a user
     # namespace maps us to root inside so we may configure lo and mount.
-    if [ "$(id -u)" = 0 ] && unshare -nmp --fork true 2>/dev/null; then
-        flags=-nmp
-    elif unshare -rnmp --fork true 2>/dev/null; then
-        flags=-rnmp
+    if [ "$(id -u)" = 0 ] && unshare -nm true 2>/dev/null; then
+        flags=-nm
+    elif unshare -rnm true 2>/dev/null; then
+        flags=-rnm
     else
-        echo "lab.sh: SKIP: cannot create private network, mount and PID namespaces here" \
-             "(unshare -nmp as root and unshare -rnmp both failed);" \
+        echo "lab.sh: SKIP: cannot create a private network namespace here" \
+             "(unshare -nm as root and unshare -rnm both failed);" \
              "the lab needs root or unprivileged user namespaces" >&2
         exit 77
     fi
     # Mounts are made private, so the bind mounts below never reach the
-    # machine's mount table. --kill-child: if unshare itself is killed
-    # (e.g. by timeout), the lab's init gets SIGKILL and the lab goes too.
-    # unshare blocks SIGTERM/SIGINT while it waits and does not pass them
-    # on, so this shell stays to forward them to the lab's init.
-    # An asynchronous command gets /dev/null as stdin; give it ours (fd 3).
-    exec 3<&0
-    _LAB_STAGE=inner unshare $flags --fork --kill-child --mount-proc \
-        --propagation private -- "$self" "$@" <&3 3<&- &
-    exec 3<&-
-    upid=$!
-    trap 'for c in $(pgrep -P "$upid"); do kill -TERM "$c" 2>/dev/null; done' TERM INT HUP
-    lab_wait "$upid"
-    exit "$rc"
+    # machine's mount table.
+    _LAB_STAGE=inner exec unshare $flags --propagation private -- "$self" "$@"
 fi
 unset _LAB_STAGE
 
@@ -131,14 +125,39 @@ done
 unset LOCALDOMAIN RES_OPTIONS HOSTALIASES
 
 export LAB_DIR LAB_INSIDE=1
-[ "$$" = 1 ] || die "expected to be the lab's init (pid 1), am pid $$"
-# Stay as init: run CMD as a child (with our stdin: an asynchronous
-# command would otherwise get /dev/null), pass on termination requests,
-# and exit with its status. Leaving takes the whole lab with us.
+# Every process in this network namespace but us: the lab's own, by
+# construction (nothing else can enter it).
+# Runs in a $(...) subshell, itself in the namespace: skip that too.
+lab_members() {
+    sub=$(sh -c 'echo $PPID')
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        [ "$pid" = "$$" ] || [ "$pid" = "$sub" ] && continue
+        [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$lab_ns" ] && echo "$pid"
+    done
+    return 0
+}
+lab_ns=$(readlink /proc/$$/ns/net) || die "cannot read my network namespace"
+
+# Run CMD as a child (with our stdin: an asynchronous command would
+# otherwise get /dev/null), pass on termination requests, keep its status.
 exec 3<&0
 "$@" <&3 3<&- &
 child=$!
 exec 3<&-
 trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
 lab_wait "$child"
+
+# Leftovers: SIGTERM, then SIGKILL after LAB_REAP_POLLS polls of 0.05 s.
+left=$(lab_members)
+if [ -n "$left" ]; then
+    kill -TERM $left 2>/dev/null || true
+    i=0
+    while [ "$i" -lt "$LAB_REAP_POLLS" ] && [ -n "$(lab_members)" ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    left=$(lab_members)
+    [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+fi
 exit "$rc"
