@@ -32,6 +32,11 @@ case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
 TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
 case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
 PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
+# Run a command with the library preloaded, plus the ASan options run-all.sh
+# gives for sanitizer builds (an ASan library in an uninstrumented program).
+with_preload() {
+    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
+}
 DIFF=$here/diff
 GAIDIFF=$TOOLS/gaidiff
 # Per-case deadline for gaidiff. Every server here answers within
@@ -49,14 +54,16 @@ command -v dnsmasq >/dev/null 2>&1 || fail "dnsmasq not installed (dnsmasq-base;
 # The library must exist and really be loaded: ld.so only warns when an
 # LD_PRELOAD entry cannot be loaded and runs the program without it.
 found=0
-for w in $PRELOAD; do
+# LD_PRELOAD separates entries with spaces or colons (run-all.sh uses
+# "libasan.so:libfastres.so" for sanitizer builds).
+for w in $(echo "$PRELOAD" | tr ':' ' '); do
     case $w in
     */*) [ -f "$w" ] || fail "LD_PRELOAD entry $w does not exist (run make)" ;;
     esac
     case $w in *libfastres*.so*) found=1 ;; esac
 done
 [ "$found" = 1 ] || fail "FASTRES_TEST_PRELOAD='$PRELOAD' names no libfastres.so"
-LD_PRELOAD=$PRELOAD grep -q libfastres /proc/self/maps 2>/dev/null ||
+with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
     fail "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"
 
 work=${LAB_DIR:?not inside test/lab.sh}/diff
@@ -99,7 +106,7 @@ t0=$(date +%s.%N)
 "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$DIFF/cases" >"$work/plain.out" 2>"$work/plain.err" ||
     fail "gaidiff (plain) exited $?: $(tail -3 "$work/plain.err")"
 t1=$(date +%s.%N)
-LD_PRELOAD=$PRELOAD "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$DIFF/cases" \
+with_preload "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$DIFF/cases" \
     >"$work/forked.out" 2>"$work/forked.err" ||
     fail "gaidiff (forked, preload) exited $?: $(tail -3 "$work/forked.err")"
 t2=$(date +%s.%N)
@@ -119,7 +126,7 @@ done
 
 # Everything glibc survives, in one process.
 grep -v -E ' => (CRASH|TIMEOUT|EXIT)' "$work/plain.out" | sed 's/ => .*//' >"$work/inproc.cases"
-LD_PRELOAD=$PRELOAD "$GAIDIFF" -n -t $CASE_TIMEOUT_S -f "$work/inproc.cases" \
+with_preload "$GAIDIFF" -n -t $CASE_TIMEOUT_S -f "$work/inproc.cases" \
     >"$work/inproc.out" 2>"$work/inproc.err" ||
     echo "test_diff: gaidiff (inproc, preload) exited $? (a crash, or SIGALRM=142 for a hang;" \
         "the last line of inproc.out is the case); $(tail -n 2 "$work/inproc.err")" >&2

@@ -31,6 +31,11 @@ case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
 TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
 case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
 PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
+# Run a command with the library preloaded, plus the ASan options run-all.sh
+# gives for sanitizer builds (an ASan library in an uninstrumented program).
+with_preload() {
+    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
+}
 DIFF=$here/diff
 # Extra time a program may take, beyond its own no-lookup start-up, for all
 # its lookups with a silent first nameserver. glibc needs >= 5 s per name
@@ -59,12 +64,14 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The library must exist and really be loaded (ld.so only warns).
 found=0
-for w in $PRELOAD; do
+# LD_PRELOAD separates entries with spaces or colons (run-all.sh uses
+# "libasan.so:libfastres.so" for sanitizer builds).
+for w in $(echo "$PRELOAD" | tr ':' ' '); do
     case $w in */*) [ -f "$w" ] || die "LD_PRELOAD entry $w does not exist (run make)" ;; esac
     case $w in *libfastres*.so*) found=1 ;; esac
 done
 [ "$found" = 1 ] || die "FASTRES_TEST_PRELOAD='$PRELOAD' names no libfastres.so"
-LD_PRELOAD=$PRELOAD grep -q libfastres /proc/self/maps 2>/dev/null ||
+with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
     die "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"
 for t in faultdns mxquery; do
     [ -x "$TOOLS/$t" ] || die "$TOOLS/$t missing (make $TOOLS/$t)"
@@ -243,7 +250,12 @@ run() {
     shift 3
     t0=$(now_ms)
     (
-        if [ -n "$pre" ]; then export LD_PRELOAD="$pre"; fi
+        if [ -n "$pre" ]; then
+            export LD_PRELOAD="$pre"
+            if [ -n "${FASTRES_TEST_ASAN_OPTIONS:-}" ]; then
+                export ASAN_OPTIONS="$FASTRES_TEST_ASAN_OPTIONS"
+            fi
+        fi
         "p_$f" "$@"
     ) >"$outf" 2>"$outf.err" || echo "exit=$?" >>"$outf"
     echo $(($(now_ms) - t0))
