@@ -84,12 +84,17 @@ struct race {
 /* ------------------------------------------------------------------ */
 /* Sockets: c-ares opens them through these so that every socket is
  * close-on-exec from birth and TCP writes never raise SIGPIPE in the host
- * program. */
+ * program. They must be non-blocking from birth too: c-ares 1.18 leaves
+ * user-managed sockets exactly as opened (configure_socket returns early
+ * when socket functions are set) and read_udp_packets reads until
+ * EAGAIN, so a blocking UDP socket that stays open (a truncated reply
+ * moved the query to TCP, an unusable reply was skipped) hangs the race
+ * in recvfrom. */
 
 static ares_socket_t sock_open(int domain, int type, int protocol, void *user)
 {
     struct lane *l = user;
-    int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+    int fd = socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
     if (fd >= 0) {
         l->socks++;
         atomic_fetch_add(&stats.sockets_open, 1);
