@@ -345,18 +345,7 @@ FR_EXPORT int res_query(const char *name, int qclass, int qtype, unsigned char *
     return shim_resq(NULL, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
 }
 
-FR_EXPORT int __res_query(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
-{
-    return shim_resq(NULL, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
-}
-
 FR_EXPORT int res_search(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
-{
-    return shim_resq(NULL, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
-}
-
-FR_EXPORT int __res_search(const char *name, int qclass, int qtype, unsigned char *answer,
-                           int anslen)
 {
     return shim_resq(NULL, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
 }
@@ -367,20 +356,8 @@ FR_EXPORT int res_querydomain(const char *name, const char *domain, int qclass, 
     return shim_resq(NULL, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
 }
 
-FR_EXPORT int __res_querydomain(const char *name, const char *domain, int qclass, int qtype,
-                                unsigned char *answer, int anslen)
-{
-    return shim_resq(NULL, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
-}
-
 FR_EXPORT int res_nquery(res_state statp, const char *name, int qclass, int qtype,
                          unsigned char *answer, int anslen)
-{
-    return shim_resq(statp, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
-}
-
-FR_EXPORT int __res_nquery(res_state statp, const char *name, int qclass, int qtype,
-                           unsigned char *answer, int anslen)
 {
     return shim_resq(statp, FR_RESQ_QUERY, name, NULL, qclass, qtype, answer, anslen);
 }
@@ -391,20 +368,16 @@ FR_EXPORT int res_nsearch(res_state statp, const char *name, int qclass, int qty
     return shim_resq(statp, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
 }
 
-FR_EXPORT int __res_nsearch(res_state statp, const char *name, int qclass, int qtype,
-                            unsigned char *answer, int anslen)
-{
-    return shim_resq(statp, FR_RESQ_SEARCH, name, NULL, qclass, qtype, answer, anslen);
-}
-
 FR_EXPORT int res_nquerydomain(res_state statp, const char *name, const char *domain, int qclass,
                                int qtype, unsigned char *answer, int anslen)
 {
     return shim_resq(statp, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
 }
 
-FR_EXPORT int __res_nquerydomain(res_state statp, const char *name, const char *domain, int qclass,
-                                 int qtype, unsigned char *answer, int anslen)
-{
-    return shim_resq(statp, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
-}
+/* The pre-2.34 names are aliases of the same functions. */
+FR_EXPORT int __res_query(const char *, int, int, unsigned char *, int) __attribute__((alias("res_query"), copy(res_query)));
+FR_EXPORT int __res_search(const char *, int, int, unsigned char *, int) __attribute__((alias("res_search"), copy(res_search)));
+FR_EXPORT int __res_querydomain(const char *, const char *, int, int, unsigned char *, int) __attribute__((alias("res_querydomain"), copy(res_querydomain)));
+FR_EXPORT int __res_nquery(res_state, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nquery"), copy(res_nquery)));
+FR_EXPORT int __res_nsearch(res_state, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nsearch"), copy(res_nsearch)));
+FR_EXPORT int __res_nquerydomain(res_state, const char *, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nquerydomain"), copy(res_nquerydomain)));
