@@ -8,7 +8,7 @@
  *
  *   gai NAME FAMILY            getaddrinfo (FAMILY unspec|inet|inet6):
  *                              rc=0|EAI_* addrs=A,B,... canon=NAME
- *   ghbn NAME                  gethostbyname: ok=1 addrs=... name=... aliases=N
+ *   ghbn NAME                  gethostbyname: ok=1 hname=H_NAME addrs=... aliases=N
  *                              or ok=0 herr=HOST_NOT_FOUND|...
  *   ghbn2 NAME FAMILY          gethostbyname2, same output
  *   ghbnr NAME BUFLEN          gethostbyname_r with a BUFLEN-octet buffer:
@@ -181,7 +181,7 @@ static void print_hostent(const struct hostent *he)
     }
     for (char **p = he->h_aliases; *p; p++)
         n++;
-    printf(" ok=1 name=%s addrs=%s aliases=%d family=%s", he->h_name, list[0] ? list : "-", n,
+    printf(" ok=1 hname=%s addrs=%s aliases=%d family=%s", he->h_name, list[0] ? list : "-", n,
            he->h_addrtype == AF_INET ? "inet" : "inet6");
 }
 
