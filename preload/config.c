@@ -717,8 +717,12 @@ static int sa_equal(const struct sockaddr *a, const struct sockaddr *b)
         return a == b;
     if (a->sa_family != b->sa_family)
         return 0;
-    if (a->sa_family == AF_INET)
-        return !memcmp(a, b, sizeof(struct sockaddr_in));
+    if (a->sa_family == AF_INET) {
+        /* Field by field: glibc's res_init leaves sin_zero uninitialised,
+         * so comparing whole structures gives random mismatches. */
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
     if (a->sa_family == AF_INET6) {
         const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
         return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
