@@ -368,6 +368,7 @@ static void op_fork(const char *name)
         int n = snprintf(out, sizeof out, "%s %s", eai_name(rc), list);
         ssize_t w = write(pfd[1], out, (size_t)n);
         (void)w;
+        close(pfd[1]);
         _exit(0);
     }
     close(pfd[1]);
