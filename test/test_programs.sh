@@ -129,6 +129,7 @@ import java.util.Arrays;
 
 public class Lookup {
     public static void main(String[] args) {
+        long t0 = System.nanoTime();
         for (String n : args) {
             try {
                 String[] a = Arrays.stream(InetAddress.getAllByName(n))
@@ -138,6 +139,9 @@ public class Lookup {
                 System.out.println(n + ": UnknownHostException");
             }
         }
+        // The JVM's start-up (and compiling this file) varies by a second
+        // or more on a loaded machine: time the lookups from inside.
+        System.err.println("lookup_ms=" + (System.nanoTime() - t0) / 1000000);
     }
 }
 EOF
@@ -294,6 +298,10 @@ for spec in $PROGRAMS; do
     tb=$(run "$prog" "$PRELOAD" "$o.base" )
     td=$(run "$prog" "$PRELOAD" "$o.dead" "$@")
     extra=$((td - tb))
+    how="${td} - ${tb} ms"
+    # A program that times its own lookups (java) is judged by that.
+    inner=$(sed -n 's/^lookup_ms=\([0-9]*\)$/\1/p' "$o.dead.err" | tail -n 1)
+    if [ -n "$inner" ]; then extra=$inner; how="measured inside the program; run ${td} ms"; fi
     if cmp -s "$o.plain" "$o.dead"; then
         ok "$prog: dead first server: same answers"
     else
@@ -301,9 +309,9 @@ for spec in $PROGRAMS; do
         diff "$o.plain" "$o.dead" | sed 's/^/      /' | head -20
     fi
     if [ $extra -lt $DEAD_BOUND_MS ]; then
-        ok "$prog: dead first server: lookups took ${extra} ms beyond start-up (${td} - ${tb} ms; bound ${DEAD_BOUND_MS} ms)"
+        ok "$prog: dead first server: lookups took ${extra} ms beyond start-up (${how}; bound ${DEAD_BOUND_MS} ms)"
     else
-        bad "$prog: dead first server: lookups took ${extra} ms beyond start-up (${td} - ${tb} ms; bound ${DEAD_BOUND_MS} ms)"
+        bad "$prog: dead first server: lookups took ${extra} ms beyond start-up (${how}; bound ${DEAD_BOUND_MS} ms)"
     fi
 done
 
