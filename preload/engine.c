@@ -555,10 +555,14 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
                 ares_socket_t socks[ARES_GETSOCK_MAXNUM];
                 int bits = ares_getsock(l->ch, socks, ARES_GETSOCK_MAXNUM);
                 for (int s = 0; s < ARES_GETSOCK_MAXNUM; s++) {
+                    /* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 by
+                     * up to 31 (undefined behaviour, UBSan aborts): test
+                     * the same bits unsigned. */
+                    unsigned ub = (unsigned)bits;
                     short ev = 0;
-                    if (ARES_GETSOCK_READABLE(bits, s))
+                    if (ub & (1u << s))
                         ev |= POLLIN;
-                    if (ARES_GETSOCK_WRITABLE(bits, s))
+                    if (ub & (1u << (s + ARES_GETSOCK_MAXNUM)))
                         ev |= POLLOUT;
                     if (!ev)
                         continue;
