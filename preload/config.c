@@ -505,8 +505,6 @@ void fr_config_free(struct fr_config *c)
     if (!c)
         return;
     domains_clear(c);
-    if (c->res_ok)
-        res_nclose(&c->res);
     free(c);
 }
 
@@ -544,8 +542,6 @@ static void snap_put(struct snapshot *s)
     if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
         struct fr_config *c = &s->cfg;
         domains_clear(c);
-        if (c->res_ok)
-            res_nclose(&c->res);
         free(s);
     }
 }
@@ -615,6 +611,51 @@ static int file_changed(const char *path, const struct file_id *id)
            st.st_mtim.tv_sec != id->mtime.tv_sec || st.st_mtim.tv_nsec != id->mtime.tv_nsec;
 }
 
+/* glibc's res_ninit leaves IPv6 servers in _u._ext.nsaddrs and an
+ * AF_UNSPEC placeholder in nsaddr_list. */
+static const struct sockaddr *res_server(res_state s, int i)
+{
+    if (s->_u._ext.nsaddrs[i])
+        return (const struct sockaddr *)s->_u._ext.nsaddrs[i];
+    return (const struct sockaddr *)&s->nsaddr_list[i];
+}
+
+static socklen_t sa_len(const struct sockaddr *sa)
+{
+    return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* The fields of a resolver state fastres compares. */
+static void res_ref_fill(struct fr_res_ref *r, res_state st)
+{
+    memset(r, 0, sizeof *r);
+    r->options = st->options;
+    r->retrans = st->retrans;
+    r->retry = st->retry;
+    r->ndots = st->ndots;
+    r->nscount = st->nscount;
+    r->nsort = st->nsort;
+    for (int i = 0; i < st->nscount && i < MAXNS; i++) {
+        const struct sockaddr *sa = res_server(st, i);
+        memcpy(&r->ns[i], sa, sa_len(sa));
+    }
+    for (int i = 0; i < MAXDNSRCH + 1 && st->dnsrch[i]; i++) {
+        snprintf(r->dnsrch[i], sizeof r->dnsrch[i], "%s", st->dnsrch[i]);
+        r->ndnsrch = i + 1;
+    }
+}
+
+static int res_ref_take(struct fr_res_ref *r)
+{
+    struct __res_state st;
+    memset(&st, 0, sizeof st);
+    if (res_ninit(&st) != 0)
+        return 0;
+    res_ref_fill(r, &st);
+    res_nclose(&st);
+    return 1;
+}
+
 /* Build a new snapshot from the files; called with cfg_lock held. */
 static struct snapshot *snap_build(void)
 {
@@ -634,7 +675,7 @@ static struct snapshot *snap_build(void)
     free(c);    /* the domain strings now belong to s->cfg */
     atomic_store(&s->refs, 1);
     /* glibc's view of the same files, to compare against _res later. */
-    s->cfg.res_ok = res_ninit(&s->cfg.res) == 0;
+    s->cfg.res_ok = res_ref_take(&s->cfg.res);
     s->cfg.generation = atomic_load(&cfg_gen) + 1;
     id_resolv = rid;
     id_nss = nid;
@@ -711,58 +752,25 @@ void fr_config_reset(void)
 /* ------------------------------------------------------------------ */
 /* _res comparison */
 
-static int sa_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-    if (!a || !b)
-        return a == b;
-    if (a->sa_family != b->sa_family)
-        return 0;
-    if (a->sa_family == AF_INET) {
-        /* Field by field: glibc's res_init leaves sin_zero uninitialised,
-         * so comparing whole structures gives random mismatches. */
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
-               !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
-    }
-    return 0;
-}
-
-/* glibc's res_ninit leaves IPv6 servers in _u._ext.nsaddrs and an
- * AF_UNSPEC placeholder in nsaddr_list. */
-static const struct sockaddr *res_server(res_state s, int i)
-{
-    if (s->_u._ext.nsaddrs[i])
-        return (const struct sockaddr *)s->_u._ext.nsaddrs[i];
-    return (const struct sockaddr *)&s->nsaddr_list[i];
-}
-
 int fr_config_res_matches(const struct fr_config *cfg, res_state statp)
 {
     if (!statp || !(statp->options & RES_INIT))
         return 1;   /* glibc initialises it from the same files */
-    const struct __res_state *ref = &cfg->res;
-    if (!cfg->res_ok)
+    const struct fr_res_ref *r = &cfg->res;
+    if (!cfg->res_ok || statp->options != r->options || statp->retrans != r->retrans ||
+        statp->retry != r->retry || statp->ndots != r->ndots || statp->nscount != r->nscount ||
+        statp->nsort != r->nsort)
         return 0;
-    if (statp->options != ref->options || statp->retrans != ref->retrans ||
-        statp->retry != ref->retry || statp->ndots != ref->ndots ||
-        statp->nscount != ref->nscount || statp->nsort != ref->nsort)
-        return 0;
-    for (int i = 0; i < statp->nscount && i < MAXNS; i++)
-        if (!sa_equal(res_server(statp, i), res_server((res_state)ref, i)))
-            return 0;
-    for (int i = 0; i < MAXDNSRCH + 1; i++) {
-        const char *a = statp->dnsrch[i], *b = ref->dnsrch[i];
-        if (!a || !b) {
-            if (a != b)
-                return 0;
-            break;
-        }
-        if (strcmp(a, b) != 0)
+    for (int i = 0; i < statp->nscount && i < MAXNS; i++) {
+        const struct sockaddr *sa = res_server(statp, i);
+        if (memcmp(sa, &r->ns[i], sa_len(sa)) != 0)
             return 0;
     }
-    return 1;
+    int n = 0;
+    while (n < MAXDNSRCH + 1 && statp->dnsrch[n]) {
+        if (n >= r->ndnsrch || strcmp(statp->dnsrch[n], r->dnsrch[n]) != 0)
+            return 0;
+        n++;
+    }
+    return n == r->ndnsrch;
 }

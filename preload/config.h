@@ -63,8 +63,17 @@ struct fr_config {
     int refresh, stats;
     uint64_t generation;             /* changes when the files change */
     /* What res_ninit made of the same files, to notice a program that
-     * edited _res (glibc then follows _res, so fastres must punt). */
-    struct __res_state res;
+     * edited _res (glibc then follows _res, so fastres must punt). Copied
+     * out and the state closed at once, so no glibc resolver state lives
+     * in a snapshot. */
+    struct fr_res_ref {
+        unsigned long options;
+        int retrans, retry, nscount, nsort;
+        unsigned ndots;
+        struct sockaddr_in6 ns[MAXNS];   /* big enough for either family */
+        char dnsrch[MAXDNSRCH + 1][256];
+        int ndnsrch;
+    } res;
     int res_ok;
 };
 
