@@ -257,8 +257,8 @@ static void parse_options(struct fr_config *c, char *rest)
             c->trust_ad = 1;
         else if (!strcmp(o, "use-vc"))
             c->use_vc = 1;
-        else if (!strcmp(o, "no-tld-query"))
-            c->no_tld_query = 1;
+        else if (!strcmp(o, "no-tld-query") || !strcmp(o, "no_tld_query"))
+            c->no_tld_query = 1;   /* glibc accepts both spellings */
         else if (!strcmp(o, "single-request") || !strcmp(o, "single-request-reopen") ||
                  !strcmp(o, "no-reload") || !strcmp(o, "debug"))
             ;   /* transport or diagnostics only: fastres always uses separate sockets */
