@@ -155,6 +155,10 @@ static struct resolv_case resolv_cases[] = {
       { "192.0.2.1" }, 0, 0, { "" }, 2, 1, 2, 0, 0, 0 },
     { "rotate edns0", "nameserver 192.0.2.1\noptions rotate edns0\n", 1, { "192.0.2.1" }, 0, 0,
       { "" }, 1, 5, 2, 1, 1, 0 },
+    { "no-tld-query use-vc trust-ad", "nameserver 192.0.2.1\noptions no-tld-query use-vc trust-ad\n",
+      1, { "192.0.2.1" }, 0, 0, { "" }, 1, 5, 2, 0, 0, 0 },
+    { "no_tld_query (glibc's other spelling)", "nameserver 192.0.2.1\noptions no_tld_query\n", 1,
+      { "192.0.2.1" }, 0, 0, { "" }, 1, 5, 2, 0, 0, 0 },
     { "unknown options ignored", "nameserver 192.0.2.1\noptions frobnicate ndots:4 colour:blue\n", 1,
       { "192.0.2.1" }, 0, 0, { "" }, 4, 5, 2, 0, 0, 0 },
     { "single-request is transport only", "nameserver 192.0.2.1\noptions single-request-reopen\n",
@@ -197,6 +201,9 @@ static void compare_with_glibc(const struct resolv_case *rc, const struct fr_con
                  rs.retry, c->attempts);
     cr_expect_eq(!!(rs.options & RES_ROTATE), c->rotate, "%s: rotate", rc->title);
     cr_expect_eq(!!(rs.options & RES_USE_EDNS0), c->edns0, "%s: edns0", rc->title);
+    cr_expect_eq(!!(rs.options & RES_NOTLDQUERY), c->no_tld_query, "%s: no-tld-query", rc->title);
+    cr_expect_eq(!!(rs.options & RES_USEVC), c->use_vc, "%s: use-vc", rc->title);
+    cr_expect_eq(!!(rs.options & RES_TRUSTAD), c->trust_ad, "%s: trust-ad", rc->title);
     unsigned nd = 0;
     while (nd < MAXDNSRCH && rs.dnsrch[nd])
         nd++;
