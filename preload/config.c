@@ -149,7 +149,10 @@ static int server_parse(const char *text, int allow_port, struct fr_server *out)
     struct sockaddr_in *sin = (struct sockaddr_in *)&s.addr;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s.addr;
     char *pct = strchr(host, '%');
-    if (!pct && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+    /* resolv.conf: glibc reads IPv4 with inet_aton ("10.1.2" is 10.1.0.2;
+     * the text is already cut at the first blank, so nothing may trail). */
+    if (!pct && (allow_port ? inet_pton(AF_INET, host, &sin->sin_addr) == 1
+                            : inet_aton(host, &sin->sin_addr) != 0)) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)portnum);
         s.addrlen = sizeof *sin;
@@ -239,6 +242,13 @@ static unsigned opt_num(const char *v, unsigned cap)
     return n > cap ? cap : (unsigned)n;
 }
 
+/* glibc's res_init matches flag options by prefix (strncmp with the
+ * option's length): "rotatex" is rotate, "edns0=1" is edns0. */
+static int opt_is(const char *o, const char *name)
+{
+    return !strncmp(o, name, strlen(name));
+}
+
 static void parse_options(struct fr_config *c, char *rest)
 {
     char *save = NULL;
@@ -249,20 +259,19 @@ static void parse_options(struct fr_config *c, char *rest)
             c->timeout_s = opt_num(o + 8, FR_MAX_TIMEOUT_S);
         else if (!strncmp(o, "attempts:", 9))
             c->attempts = opt_num(o + 9, FR_MAX_ATTEMPTS);
-        else if (!strcmp(o, "rotate"))
+        else if (opt_is(o, "rotate"))
             c->rotate = 1;   /* meaningless when every server is asked at once */
-        else if (!strcmp(o, "edns0"))
+        else if (opt_is(o, "edns0"))
             c->edns0 = 1;
-        else if (!strcmp(o, "trust-ad"))
+        else if (opt_is(o, "trust-ad"))
             c->trust_ad = 1;
-        else if (!strcmp(o, "use-vc"))
+        else if (opt_is(o, "use-vc"))
             c->use_vc = 1;
-        else if (!strcmp(o, "no-tld-query") || !strcmp(o, "no_tld_query"))
+        else if (opt_is(o, "no-tld-query") || opt_is(o, "no_tld_query"))
             c->no_tld_query = 1;   /* glibc accepts both spellings */
-        else if (!strcmp(o, "single-request") || !strcmp(o, "single-request-reopen") ||
-                 !strcmp(o, "no-reload") || !strcmp(o, "debug"))
+        else if (opt_is(o, "single-request") || opt_is(o, "no-reload") || !strcmp(o, "debug"))
             ;   /* transport or diagnostics only: fastres always uses separate sockets */
-        else if (!strcmp(o, "inet6") || !strcmp(o, "no-aaaa") || !strcmp(o, "no-check-names") ||
+        else if (opt_is(o, "no-aaaa") || !strcmp(o, "inet6") || !strcmp(o, "no-check-names") ||
                  !strcmp(o, "ip6-bytestring") || !strcmp(o, "ip6-dotint") ||
                  !strcmp(o, "no-ip6-dotint"))
             c->punt = "resolv.conf option fastres does not implement";
