@@ -175,11 +175,12 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
     }
     *result = NULL;
     if (st == FR_OK) {
+        enum fr_status residual = fr_hostdata_residual(d);
         st = fr_hostent_fill(d, ret, buf, buflen);
         fr_hostdata_free(d);
         if (st == FR_OK) {
             *result = ret;
-            *h_errnop = NETDB_SUCCESS;
+            *h_errnop = to_herrno(residual);
             return 0;
         }
     }
@@ -238,8 +239,8 @@ static struct hostent *shim_ghbn(const char *name, int af)
         t->buf = b;
         t->len = n;
     }
+    h_errno = to_herrno(fr_hostdata_residual(d));
     fr_hostdata_free(d);
-    h_errno = NETDB_SUCCESS;
     return &t->he;
 nomem:
     fr_hostdata_free(d);
@@ -260,10 +261,10 @@ static int shim_resq(res_state statp, enum fr_resq_mode mode, const char *name, 
      * those itself; leave them to it. */
     if (!statp || (statp->options & RES_INIT))
         cfg = shim_enter(st_for_check);
-    enum fr_status st = FR_PUNT;
+    enum fr_status st = FR_PUNT, residual = FR_OK;
     int len = -1;
     if (cfg) {
-        st = fr_resq(cfg, mode, name, domain, qclass, qtype, answer, anslen, &len);
+        st = fr_resq(cfg, mode, name, domain, qclass, qtype, answer, anslen, &len, &residual);
         fr_config_release(cfg);
     }
     if (st == FR_PUNT) {
@@ -282,8 +283,13 @@ static int shim_resq(res_state statp, enum fr_resq_mode mode, const char *name, 
             return real->res_search(name, qclass, qtype, answer, anslen);
         return real->res_query(name, qclass, qtype, answer, anslen);
     }
+    if (st == FR_OK) {
+        if (residual != FR_OK)
+            set_herrno(st_for_check, residual);   /* what glibc leaves behind */
+        return len;
+    }
     set_herrno(st_for_check, st);
-    return st == FR_OK ? len : -1;
+    return -1;
 }
 
 /* ------------------------------------------------------------------ */

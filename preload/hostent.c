@@ -20,7 +20,13 @@ struct fr_hostdata {
     unsigned naliases, naddrs;
     char *aliases[HOSTENT_MAX_ALIASES];
     unsigned char (*addrs)[16];
+    int from_hosts;
 };
+
+enum fr_status fr_hostdata_residual(const struct fr_hostdata *d)
+{
+    return d->from_hosts ? FR_NOTFOUND : FR_OK;
+}
 
 void fr_hostdata_free(struct fr_hostdata *d)
 {
@@ -62,6 +68,7 @@ static enum fr_status from_hosts(const char *name, int af, struct fr_hostdata *d
         if (r->addrs[i].family == af)
             memcpy(d->addrs[d->naddrs++], r->addrs[i].addr, (size_t)d->len);
     st = d->naddrs ? FR_OK : FR_NOTFOUND;
+    d->from_hosts = 1;
 done:
     fr_hosts_result_free(r);
     return st;

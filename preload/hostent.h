@@ -23,5 +23,9 @@ enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, i
 enum fr_status fr_hostent_fill(const struct fr_hostdata *d, struct hostent *ret, char *buf,
                                size_t buflen);
 void fr_hostdata_free(struct fr_hostdata *d);   /* accepts NULL */
+/* The h_errno glibc leaves after this answer: nss_files leaves
+ * HOST_NOT_FOUND behind even when it finds the name, nss_dns succeeds
+ * cleanly. */
+enum fr_status fr_hostdata_residual(const struct fr_hostdata *d);
 
 #endif

@@ -404,6 +404,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     int have_saved = 0;
 
     memset(out, 0, sizeof *out);
+    out->residual = FR_NOTFOUND;
     for (const char *p = name; *p; p++)
         dots += *p == '.';
 
@@ -419,6 +420,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
         saved = st;
         have_saved = 1;
         tried_as_is = 1;
+        out->residual = st;
     }
 
     /* glibc's RES_DEFNAMES and RES_DNSRCH are on by default and fastres
@@ -435,6 +437,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
             if (st == FR_OK || st == FR_NOMEM || st == FR_PUNT)
                 return st;
             last = st;
+            out->residual = st;
             if (refused)
                 return FR_AGAIN;   /* glibc: errno ECONNREFUSED, no server present */
             if (st == FR_NODATA) {

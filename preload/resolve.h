@@ -30,6 +30,10 @@ struct fr_search {
     /* out */
     struct fr_reply reply[FR_ENGINE_MAX_QUESTIONS];  /* per question of the winning candidate */
     char name[FR_RESOLVE_NAME_MAX];   /* the candidate that answered */
+    /* On success of a search: the h_errno glibc leaves behind, since
+     * __res_context_search sets HOST_NOT_FOUND before the first query and
+     * each failed candidate sets its own, and success clears neither. */
+    enum fr_status residual;
 };
 
 /* Ask qtypes[0..n) (n <= 2, e.g. A and AAAA) for name, searching like

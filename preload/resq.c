@@ -8,7 +8,7 @@
 
 enum fr_status fr_resq(const struct fr_config *cfg, enum fr_resq_mode mode, const char *name,
                        const char *domain, int qclass, int qtype, unsigned char *answer, int anslen,
-                       int *outlen)
+                       int *outlen, enum fr_status *residual)
 {
     char full[FR_RESOLVE_NAME_MAX];
     struct fr_search s;
@@ -37,8 +37,10 @@ enum fr_status fr_resq(const struct fr_config *cfg, enum fr_resq_mode mode, cons
             goto done;
         }
         memcpy(answer, s.reply[0].msg, s.reply[0].len);
-        if (st == FR_OK)
+        if (st == FR_OK) {
             *outlen = (int)s.reply[0].len;
+            *residual = mode == FR_RESQ_SEARCH ? s.residual : FR_OK;
+        }
     }
 done:
     fr_search_free(&s);

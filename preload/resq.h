@@ -12,8 +12,10 @@ enum fr_resq_mode { FR_RESQ_QUERY, FR_RESQ_SEARCH };
  * FR_NODATA, FR_AGAIN, FR_FAIL) with the last reply copied into answer
  * when there was one and it fits; FR_PUNT when libc must answer (also
  * when the reply does not fit in anslen). */
+/* On FR_OK of a search, *residual is the h_errno glibc leaves behind
+ * (resolve.h); for a plain query it is FR_OK: h_errno stays untouched. */
 enum fr_status fr_resq(const struct fr_config *cfg, enum fr_resq_mode mode, const char *name,
                        const char *domain, int qclass, int qtype, unsigned char *answer, int anslen,
-                       int *outlen);
+                       int *outlen, enum fr_status *residual);
 
 #endif
