@@ -634,6 +634,25 @@ static socklen_t sa_len(const struct sockaddr *sa)
     return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+/* Field by field, never memcmp of whole structures: glibc's res_init
+ * leaves sin_zero (and IPv6 padding) uninitialised, which gave random
+ * mismatches (spurious punts; valgrind: jump on uninitialised value). */
+static int sa_same(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
+        return 0;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+               !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
+    }
+    return 0;
+}
+
 /* The fields of a resolver state fastres compares. */
 static void res_ref_fill(struct fr_res_ref *r, res_state st)
 {
@@ -770,11 +789,9 @@ int fr_config_res_matches(const struct fr_config *cfg, res_state statp)
         statp->retry != r->retry || statp->ndots != r->ndots || statp->nscount != r->nscount ||
         statp->nsort != r->nsort)
         return 0;
-    for (int i = 0; i < statp->nscount && i < MAXNS; i++) {
-        const struct sockaddr *sa = res_server(statp, i);
-        if (memcmp(sa, &r->ns[i], sa_len(sa)) != 0)
+    for (int i = 0; i < statp->nscount && i < MAXNS; i++)
+        if (!sa_same(res_server(statp, i), (const struct sockaddr *)&r->ns[i]))
             return 0;
-    }
     int n = 0;
     while (n < MAXDNSRCH + 1 && statp->dnsrch[n]) {
         if (n >= r->ndnsrch || strcmp(statp->dnsrch[n], r->dnsrch[n]) != 0)
