@@ -27,6 +27,12 @@
 
 /* gethostbyname's per-thread buffer starts at this size and doubles up to
  * the maximum (a reply of 64 KiB cannot carry more). */
+/* gethostbyname_r buffers smaller than this go to libc: glibc's nss_files
+ * parses /etc/hosts lines inside the caller's buffer and fails with ERANGE
+ * when one does not fit, before any DNS lookup; fastres does not reproduce
+ * that threshold. Programs that grow the buffer on ERANGE start at 1 KiB
+ * or more. */
+#define SHIM_HOSTENT_R_MIN 1024
 #define SHIM_HOSTENT_BUF_START 1024
 #define SHIM_HOSTENT_BUF_MAX (256 * 1024)
 
@@ -87,6 +93,7 @@ static int to_herrno(enum fr_status st)
     case FR_RANGE:
         return NETDB_INTERNAL;
     case FR_FAIL:
+    case FR_EMPTY:
     case FR_BADNAME:
     default:
         return NO_RECOVERY;
@@ -165,7 +172,8 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
     struct fr_hostdata *d = NULL;
     enum fr_status st = FR_PUNT;
     if (cfg) {
-        st = fr_hostent_query(cfg, name, af, &d);
+        if (buflen >= SHIM_HOSTENT_R_MIN)
+            st = fr_hostent_query(cfg, name, af, &d);
         fr_config_release(cfg);
     }
     if (st == FR_PUNT) {
@@ -197,6 +205,10 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
          * ETIMEDOUT, which gethostbyname_r returns. */
         errno = ETIMEDOUT;
         return ETIMEDOUT;
+    case FR_EMPTY:
+        /* nss_dns: TRYAGAIN with NO_RECOVERY, returned as EAGAIN. */
+        errno = EAGAIN;
+        return EAGAIN;
     default:
         return 0;
     }

@@ -411,7 +411,9 @@ static int name_ok(const char *name)
     size_t len = strlen(name), label = 0;
     if (len && name[len - 1] == '.')
         len--;
-    if (len == 0 || len > FR_MSG_NAME_MAX - 2)
+    if (len == 0)
+        return 1;   /* the root */
+    if (len > FR_MSG_NAME_MAX - 2)
         return 0;
     for (size_t i = 0; i < len; i++) {
         if (name[i] == '\\')

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "hostent.h"
 #include "hosts.h"
 #include "log.h"
 #include "msg.h"
@@ -253,30 +254,75 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
                 found_add(f, ma.family, ma.addr[k], map4);
             found_canon(f, ma.canon);
         }
+        /* Records, but no address (a CNAME to nothing): glibc's
+         * gaih_getanswer reports NO_RECOVERY, which getaddrinfo turns into
+         * EAI_NONAME. */
         if (f->n == before)
-            st = FR_NODATA;   /* records, but no address (a CNAME to nothing) */
+            st = FR_FAIL;
     }
     fr_search_free(&s);
     return st;
-}
-
-/* One address family's worth of lookups through nsswitch's sources
- * (files, then dns), as glibc's gethosts. */
-static enum fr_status lookup(const struct fr_config *cfg, const char *name, int family, int map4,
-                             struct found *f)
-{
-    if (cfg->hosts_first) {
-        enum fr_status st = from_hosts(name, family, map4, f);
-        if (st != FR_NOTFOUND)
-            return st;   /* FR_OK, or FR_PUNT/FR_NOMEM */
-    }
-    return from_dns(cfg, name, family, map4, f);
 }
 
 /* glibc's no_data bookkeeping: what a failed source reports. */
 static int no_data_of(enum fr_status st)
 {
     return st == FR_AGAIN ? 2 : st == FR_NODATA ? 1 : 0;
+}
+
+/* One nsswitch source (files or dns) as glibc's get_nss_addresses asks
+ * it: both families at once for AF_UNSPEC; for AF_INET6 the IPv6 lookup,
+ * then with AI_V4MAPPED the IPv4 one (mapped) when there was no IPv6
+ * answer or AI_ALL is set. The first source that finds anything ends the
+ * lookup, so a hosts-file IPv4 line shadows DNS's AAAA records. */
+static enum fr_status source(const struct fr_config *cfg, int dns, const char *name, int family,
+                             int flags, struct found *f, int *no_data, int *no_inet6_data)
+{
+    enum fr_status st, st4;
+    if (family != AF_INET6) {
+        st = dns ? from_dns(cfg, name, family, 0, f) : from_hosts(name, family, 0, f);
+        *no_data = *no_inet6_data = no_data_of(st);
+        return st;
+    }
+    st = dns ? from_dns(cfg, name, AF_INET6, 0, f) : from_hosts(name, AF_INET6, 0, f);
+    *no_data = *no_inet6_data = no_data_of(st);
+    if (st == FR_PUNT || st == FR_NOMEM || !(flags & AI_V4MAPPED) ||
+        !((flags & AI_ALL) || f->n == 0))
+        return st;
+    st4 = dns ? from_dns(cfg, name, AF_INET, 1, f) : from_hosts(name, AF_INET, 1, f);
+    *no_data = no_data_of(st4);
+    if (st4 == FR_PUNT || st4 == FR_NOMEM)
+        return st4;
+    return f->n ? FR_OK : st;
+}
+
+
+/* glibc's try_simple_gethostbyname: AF_INET without AI_CANONNAME goes
+ * through gethostbyname2_r, and its failures map as: not found with
+ * NO_DATA → EAI_NODATA, other not-found → EAI_NONAME, TRY_AGAIN →
+ * EAI_AGAIN, any other error (a reply without address) → EAI_NODATA. */
+static enum fr_status simple_inet(const struct fr_config *cfg, const char *name, struct found *f)
+{
+    struct fr_hostdata *d = NULL;
+    enum fr_status st = fr_hostent_query(cfg, name, AF_INET, &d);
+    switch (st) {
+    case FR_OK: {
+        const unsigned char(*addrs)[16];
+        unsigned n = fr_hostdata_addrs(d, &addrs);
+        for (unsigned i = 0; i < n; i++)
+            found_add(f, AF_INET, addrs[i], 0);
+        fr_hostdata_free(d);
+        return FR_OK;
+    }
+    case FR_NODATA:
+    case FR_EMPTY:
+        return FR_NODATA;
+    case FR_NOTFOUND:
+    case FR_FAIL:
+        return FR_NOTFOUND;
+    default:
+        return st;   /* FR_AGAIN, FR_NOMEM, FR_PUNT */
+    }
 }
 
 static struct addrinfo *node_new(const struct addr *a, const struct tuple *t)
@@ -366,23 +412,22 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
 
     int family = hints->ai_family;
     int no_data = 0, no_inet6_data = 0;
-    if (family == AF_INET6) {
-        st = lookup(cfg, node, AF_INET6, 0, f);
-        no_inet6_data = no_data = no_data_of(st);
-        if ((hints->ai_flags & AI_V4MAPPED) && ((hints->ai_flags & AI_ALL) || f->n == 0) &&
-            st != FR_PUNT && st != FR_NOMEM) {
-            enum fr_status st4 = lookup(cfg, node, AF_INET, 1, f);
-            no_data = no_data_of(st4);
-            if (st4 == FR_PUNT || st4 == FR_NOMEM)
-                st = st4;
-        }
+    if (family == AF_INET && !(hints->ai_flags & AI_CANONNAME)) {
+        /* glibc takes its old gethostbyname2_r path here
+         * (try_simple_gethostbyname), with that path's error mapping. */
+        st = simple_inet(cfg, node, f);
     } else {
-        st = lookup(cfg, node, family, 0, f);
-        no_inet6_data = no_data = no_data_of(st);
+        st = FR_NOTFOUND;
+        if (cfg->hosts_first)
+            st = source(cfg, 0, node, family, hints->ai_flags, f, &no_data, &no_inet6_data);
+        if (st == FR_NOTFOUND)
+            st = source(cfg, 1, node, family, hints->ai_flags, f, &no_data, &no_inet6_data);
     }
     if (st == FR_PUNT || st == FR_NOMEM)
         goto done;
 
+    if (f->n == 0 && family == AF_INET && !(hints->ai_flags & AI_CANONNAME))
+        goto done;   /* simple_inet's status is final */
     if (f->n == 0) {
         /* glibc: both sources timed out → EAI_AGAIN; some reported no data
          * → EAI_NODATA; otherwise EAI_NONAME. */

@@ -28,6 +28,12 @@ enum fr_status fr_hostdata_residual(const struct fr_hostdata *d)
     return d->from_hosts ? FR_NOTFOUND : FR_OK;
 }
 
+unsigned fr_hostdata_addrs(const struct fr_hostdata *d, const unsigned char (**addrs)[16])
+{
+    *addrs = (const unsigned char(*)[16])d->addrs;
+    return d->naddrs;
+}
+
 void fr_hostdata_free(struct fr_hostdata *d)
 {
     if (!d)
@@ -81,6 +87,11 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
     struct fr_search s;
     struct fr_msg_addrs *ma = NULL;
     enum fr_status st = fr_resolve_search(cfg, name, &qt, 1, FR_C_IN, 1, &s);
+    /* Measured against glibc 2.36: a search that ends in NO_RECOVERY (a
+     * name res_mkquery refuses, e.g. over 253 characters) leaves
+     * gethostbyname with HOST_NOT_FOUND. */
+    if (st == FR_FAIL)
+        st = FR_NOTFOUND;
     if (st != FR_OK)
         goto done;
     ma = malloc(sizeof *ma);
@@ -89,8 +100,10 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
         goto done;
     }
     st = fr_msg_addrs(s.reply[0].msg, s.reply[0].len, qt, ma);
-    if (st == FR_FAIL)
-        st = FR_FAIL;        /* malformed reply: NO_RECOVERY */
+    /* The search stopped at this reply because it has records; without an
+     * address among them glibc's getanswer_r gives NO_RECOVERY. */
+    if (st == FR_NODATA || st == FR_NOTFOUND)
+        st = FR_EMPTY;
     if (st != FR_OK)
         goto done;
     st = FR_NOMEM;

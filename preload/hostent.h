@@ -27,5 +27,7 @@ void fr_hostdata_free(struct fr_hostdata *d);   /* accepts NULL */
  * HOST_NOT_FOUND behind even when it finds the name, nss_dns succeeds
  * cleanly. */
 enum fr_status fr_hostdata_residual(const struct fr_hostdata *d);
+/* The addresses (4 or 16 octets used of each), in glibc's order. */
+unsigned fr_hostdata_addrs(const struct fr_hostdata *d, const unsigned char (**addrs)[16]);
 
 #endif

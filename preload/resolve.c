@@ -143,6 +143,32 @@ static void reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
     }
 }
 
+/* A reply from the cache or from another thread's identical question
+ * carries the question name in the case it was first asked in. A server
+ * echoes the asker's case (and glibc's callers see it in h_name and
+ * res_query's question), so put this caller's spelling back. */
+static void reply_recase(struct fr_reply *r, const char *name)
+{
+    size_t off = 12;
+    const char *p = name;
+    if (!r->msg || r->len < 12)
+        return;
+    while (off < r->len && r->msg[off] && !(r->msg[off] & 0xc0)) {
+        uint8_t l = r->msg[off];
+        if (off + 1 + l > r->len)
+            return;
+        for (uint8_t i = 0; i < l; i++) {
+            if (!p[i] || (p[i] | 0x20) != (r->msg[off + 1 + i] | 0x20))
+                return;   /* not the same name (escapes): leave it */
+        }
+        memcpy(r->msg + off + 1, p, l);
+        p += l;
+        if (*p == '.')
+            p++;
+        off += 1u + l;
+    }
+}
+
 struct qstate {
     enum fr_status st;        /* FR_OK: reply set */
     int fail_rcode, conn_refused;
@@ -176,6 +202,7 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
             if (h == FR_CACHE_REFRESH)
                 fr_refresh_start(cfg, name, qtypes[i], qclass);
             reply_set(&rep[i], buf, len);
+            reply_recase(&rep[i], name);
             qs[i].st = rep[i].msg ? FR_OK : FR_NOMEM;
             atomic_fetch_add(&n_cache_hits, 1);
             continue;
@@ -269,6 +296,7 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
             qs[i].conn_refused = f->result.conn_refused;
             if (f->result.status == FR_OK) {
                 reply_set(&rep[i], f->result.answer, f->result.answer_len);
+                reply_recase(&rep[i], name);
                 if (!rep[i].msg)
                     qs[i].st = FR_NOMEM;
             }
@@ -289,6 +317,7 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
         if (fr_cache_lookup(c, name, qtypes[i], qclass, fr_clock_now_ms(), 1, buf, sizeof buf, &len,
                             &ttl) == FR_CACHE_STALE) {
             reply_set(&rep[i], buf, len);
+            reply_recase(&rep[i], name);
             if (rep[i].msg) {
                 qs[i].st = FR_OK;
                 atomic_fetch_add(&n_stale, 1);
@@ -347,12 +376,14 @@ void fr_search_free(struct fr_search *s)
  * name alone), applies glibc's length checks, asks. *stop is set when the
  * search must not go on. */
 static enum fr_status candidate(const struct fr_config *cfg, const char *name, const char *domain,
-                                const uint16_t *qtypes, unsigned n, uint16_t qclass,
+                                const uint16_t *qtypes, unsigned n, uint16_t qclass, int raw,
                                 struct fr_search *out, int *servfail, int *refused)
 {
     char full[FR_RESOLVE_NAME_MAX];
     size_t nl = strlen(name);
     struct qstate qs[FR_ENGINE_MAX_QUESTIONS];
+    *servfail = 0;
+    *refused = 0;
     if (domain) {
         size_t dl = strlen(domain);
         if (nl + dl + 1 >= FR_RESOLVE_NAME_MAX)
@@ -361,21 +392,28 @@ static enum fr_status candidate(const struct fr_config *cfg, const char *name, c
         full[nl] = '.';
         memcpy(full + nl + 1, domain, dl + 1);
     } else {
-        if (nl == 0 || nl - 1 >= FR_RESOLVE_NAME_MAX - 1)
+        /* res_query passes the name straight to res_mkquery ("" is the
+         * root); res_querydomain's check rejects "" (its length wraps). */
+        if (nl >= FR_RESOLVE_NAME_MAX || (!raw && (nl == 0 || nl - 1 >= FR_RESOLVE_NAME_MAX - 1)))
             return FR_FAIL;
         memcpy(full, name, nl + 1);
     }
+    /* An empty label ("a..b", ".a", "a..") makes res_mkquery fail:
+     * NO_RECOVERY. A lone "." is the root. */
+    if (strcmp(full, ".") && (full[0] == '.' || strstr(full, "..")))
+        return FR_FAIL;
     /* The cache and the engine see names without the final dot. */
     size_t fl = strlen(full);
-    if (fl > 1 && full[fl - 1] == '.')
+    if (fl >= 1 && full[fl - 1] == '.')
         full[fl - 1] = '\0';
 
     fr_search_free(out);
     enum fr_status st = ask(cfg, full, qtypes, n, qclass, out->reply, qs);
     if (st != FR_OK)
         return st;   /* FR_NOMEM / FR_PUNT */
+    int all_refused = 1;
     *servfail = 0;
-    *refused = 1;
+    *refused = 0;
     for (unsigned i = 0; i < n; i++) {
         if (qs[i].st == FR_BADNAME)
             return FR_FAIL;   /* res_mkquery failed: NO_RECOVERY */
@@ -384,8 +422,9 @@ static enum fr_status candidate(const struct fr_config *cfg, const char *name, c
         if (qs[i].fail_rcode == FR_RCODE_SERVFAIL)
             *servfail = 1;
         if (qs[i].st != FR_AGAIN || !qs[i].conn_refused)
-            *refused = 0;
+            all_refused = 0;
     }
+    *refused = all_refused;
     st = classify(out->reply, qs, n);
     if (st == FR_OK)
         snprintf(out->name, sizeof out->name, "%s", full);
@@ -409,12 +448,12 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
         dots += *p == '.';
 
     if (!search) {
-        st = candidate(cfg, name, NULL, qtypes, n, qclass, out, &servfail, &refused);
+        st = candidate(cfg, name, NULL, qtypes, n, qclass, 1, out, &servfail, &refused);
         return st;
     }
 
     if (dots >= cfg->ndots || trailing) {
-        st = candidate(cfg, name, NULL, qtypes, n, qclass, out, &servfail, &refused);
+        st = candidate(cfg, name, NULL, qtypes, n, qclass, 0, out, &servfail, &refused);
         if (st == FR_OK || trailing || st == FR_NOMEM || st == FR_PUNT)
             return st;
         saved = st;
@@ -433,7 +472,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
                 dom++;
             if (dom[0] == '\0')
                 root_on_list = 1;
-            st = candidate(cfg, name, dom, qtypes, n, qclass, out, &servfail, &refused);
+            st = candidate(cfg, name, dom, qtypes, n, qclass, 0, out, &servfail, &refused);
             if (st == FR_OK || st == FR_NOMEM || st == FR_PUNT)
                 return st;
             last = st;
@@ -455,7 +494,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     }
 
     if ((dots || !searched || !cfg->no_tld_query) && !(tried_as_is || root_on_list)) {
-        st = candidate(cfg, name, NULL, qtypes, n, qclass, out, &servfail, &refused);
+        st = candidate(cfg, name, NULL, qtypes, n, qclass, 0, out, &servfail, &refused);
         if (st == FR_OK || st == FR_NOMEM || st == FR_PUNT)
             return st;
         last = st;

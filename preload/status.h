@@ -16,6 +16,9 @@ enum fr_status {
     FR_RANGE,      /* caller's buffer too small (ERANGE for _r functions) */
     FR_BADNAME,    /* name that DNS cannot carry (too long, empty label) */
     FR_PUNT,       /* fastres cannot answer exactly as glibc would: call libc */
+    FR_EMPTY,      /* a reply with records but no address of the asked type
+                      (a CNAME to nothing): glibc's nss_dns reports
+                      NO_RECOVERY and "try again" for it */
 };
 
 const char *fr_status_str(enum fr_status st);
