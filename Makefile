@@ -86,8 +86,9 @@ demo: deps libfastres.so $(TOOL_BINS)
 	BUILD=$(BUILD) test/lab.sh scripts/demo.sh
 
 # BENCH-BEGIN (benchmark targets)
-# `make bench` (about 6 minutes) or `make bench QUICK=1` (under a minute):
-# bench/run.sh in the lab; results in bench/results.{md,csv} and bench/*.png.
+# `make bench` (about 4 minutes): bench/run.sh in the lab; results in
+# bench/results.{md,csv} and bench/cdf-*.png. `make bench QUICK=1` (under a
+# minute) writes them under $(BUILD)/bench instead.
 $(BUILD)/bench/lookup: bench/lookup.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FR_CFLAGS) $(CFLAGS) -o $@ $< $(SAN_FLAGS) $(LDFLAGS) -lpthread

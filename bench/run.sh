@@ -29,8 +29,8 @@
 # lookups bounded by a wall-time cap; raw latencies go to build/bench/raw.
 # Output: bench/results.md (also printed), bench/results.csv,
 # bench/cdf-sN*.png. Env: QUICK=1 (smoke run, under a minute), BUILD,
-# BENCH_FAMILY=unspec|inet, BENCH_ONLY="1 5" (only these scenarios; the
-# results files are then written under build/bench instead of bench/).
+# BENCH_FAMILY=unspec|inet, BENCH_ONLY="1 5" (only these scenarios). With
+# QUICK or BENCH_ONLY the results go to build/bench instead of bench/.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -115,7 +115,8 @@ command -v nft >/dev/null 2>&1 || die "nft not installed (scripts/deps.sh)"
 command -v gnuplot >/dev/null 2>&1 || die "gnuplot not installed (scripts/deps.sh)"
 LD_PRELOAD=$LIB grep -q libfastres /proc/self/maps || die "LD_PRELOAD=$LIB does not load"
 
-if [ -n "$ONLY" ]; then OUT=$BUILD/bench; else OUT=$here; fi
+# Only a full run replaces the committed results in bench/.
+if [ -n "$ONLY" ] || [ "$QUICK" = 1 ]; then OUT=$BUILD/bench; else OUT=$here; fi
 WORK=${LAB_DIR:?not inside test/lab.sh}/bench
 rm -rf "$RAW"
 mkdir -p "$RAW" "$WORK" "$OUT"
