@@ -7,8 +7,9 @@
  * starting with op=NAME, and ms=N (wall time of the call). Operations:
  *
  *   gai NAME FAMILY            getaddrinfo (FAMILY unspec|inet|inet6):
- *                              rc=0|EAI_* addrs=A,B,... canon=NAME
- *   ghbn NAME                  gethostbyname: ok=1 hname=H_NAME addrs=... aliases=N
+ *                              rc=0|EAI_* naddrs=N addrs=A,B,... canon=NAME
+ *   ghbn NAME                  gethostbyname: ok=1 hname=H_NAME naddrs=N addrs=...
+ *                              aliases=N
  *                              or ok=0 herr=HOST_NOT_FOUND|...
  *   ghbn2 NAME FAMILY          gethostbyname2, same output
  *   ghbnr NAME BUFLEN          gethostbyname_r with a BUFLEN-octet buffer:
@@ -181,8 +182,11 @@ static void print_hostent(const struct hostent *he)
     }
     for (char **p = he->h_aliases; *p; p++)
         n++;
-    printf(" ok=1 hname=%s addrs=%s aliases=%d family=%s", he->h_name, list[0] ? list : "-", n,
-           he->h_addrtype == AF_INET ? "inet" : "inet6");
+    int na = 0;
+    for (char **p = he->h_addr_list; *p; p++)
+        na++;
+    printf(" ok=1 hname=%s naddrs=%d addrs=%s aliases=%d family=%s", he->h_name, na,
+           list[0] ? list : "-", n, he->h_addrtype == AF_INET ? "inet" : "inet6");
 }
 
 /* Where a function's code lives (basename of the object). */
@@ -405,8 +409,12 @@ static void op_gai_line(const char *op, const char *name, int family)
     char list[PROBE_LIST_MAX], canon[1100];
     double t0 = now_ms();
     int rc = do_gai(name, family, list, canon, sizeof canon);
-    printf("op=%s name=%s rc=%s addrs=%s canon=%s ms=%.1f\n", op, name, eai_name(rc), list, canon,
-           now_ms() - t0);
+    double el = now_ms() - t0;
+    int n = strcmp(list, "-") ? 1 : 0;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    printf("op=%s name=%s rc=%s naddrs=%d addrs=%s canon=%s ms=%.1f\n", op, name, eai_name(rc), n,
+           list, canon, el);
 }
 
 static void need(int argc, int i, int n, const char *op)
