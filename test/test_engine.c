@@ -549,9 +549,9 @@ Test(engine, no_descriptor_outlives_a_race)
 struct badname_case {
     char name[300];
 };
+/* "" and "." are not here: they name the root, which res_query asks as
+ * glibc does (test_diff compares it). */
 static struct badname_case badname_cases[] = {
-    { "" },
-    { "." },
     { "a..b" },
     { ".a" },
     { "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.test" },   /* 64 */
