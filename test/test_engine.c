@@ -575,6 +575,29 @@ ParameterizedTest(struct badname_case *bn, engine, bad_names)
     fr_config_free(c);
 }
 
+/* The root ("" or "."): a query glibc's res_mkquery makes too. */
+Test(engine, root_name_is_asked)
+{
+    LAB_REQUIRE();
+    fault_mode(&procs[0], ADDR1, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\n");
+    const char *names[] = { "", "." };
+    for (int i = 0; i < 2; i++) {
+        struct fr_question q;
+        race1(c, names[i], FR_T_A, &q);
+        cr_expect_eq(q.status, FR_OK, "\"%s\": status %d", names[i], q.status);
+        cr_expect_geq(q.sent, 1);
+        if (q.status == FR_OK) {
+            char qn[8];
+            cr_assert_eq(fr_msg_name_text(q.answer, q.answer_len, 12, qn, sizeof qn), FR_OK);
+            cr_expect_str_eq(qn, "", "the question is the root");
+        }
+        free(q.answer);
+    }
+    cr_expect_eq(lab_wait_query_count(&procs[0], 2, 2000), 2);
+    fr_config_free(c);
+}
+
 /* A name of 253 characters goes out; 254 does not. */
 Test(engine, longest_name)
 {
