@@ -246,9 +246,13 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
         unsigned before = f->n;
         /* glibc's gaih_getanswer takes the A reply first, then AAAA; the
          * canonical name comes from the first reply with addresses. */
-        for (unsigned i = 0; i < nq; i++) {
+        for (unsigned i = 0; i < nq && st == FR_OK; i++) {
             struct fr_msg_addrs ma;
-            if (!s.reply[i].msg || fr_msg_addrs(s.reply[i].msg, s.reply[i].len, qt[i], &ma) != FR_OK)
+            enum fr_status ast = s.reply[i].msg ? fr_msg_addrs(s.reply[i].msg, s.reply[i].len, qt[i], &ma)
+                                                : FR_NODATA;
+            if (ast == FR_PUNT)
+                st = FR_PUNT;
+            if (ast != FR_OK)
                 continue;
             for (unsigned k = 0; k < ma.n; k++)
                 found_add(f, ma.family, ma.addr[k], map4);
@@ -257,7 +261,7 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
         /* Records, but no address (a CNAME to nothing): glibc's
          * gaih_getanswer reports NO_RECOVERY, which getaddrinfo turns into
          * EAI_NONAME. */
-        if (f->n == before)
+        if (st == FR_OK && f->n == before)
             st = FR_FAIL;
     }
     fr_search_free(&s);

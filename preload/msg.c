@@ -349,7 +349,9 @@ enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, stru
             want = rr.rdata_off;
             if (rr.ttl < min_ttl)
                 min_ttl = rr.ttl;
-        } else if (rr.type == qtype && rr.rdlen == alen && n < FR_MSG_ADDRS_MAX) {
+        } else if (rr.type == qtype && rr.rdlen == alen) {
+            if (n == FR_MSG_ADDRS_MAX)
+                return FR_PUNT;   /* more than fastres carries: libc answers */
             memcpy(out->addr[n], msg + rr.rdata_off, alen);
             n++;
             if (rr.ttl < min_ttl)

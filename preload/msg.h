@@ -121,7 +121,9 @@ struct fr_msg_addrs {
     size_t alias_off[FR_MSG_ADDRS_MAX];
 };
 /* FR_OK with at least one address; FR_NODATA for NOERROR without any;
- * FR_NOTFOUND for NXDOMAIN; FR_FAIL for malformed or another rcode. */
+ * FR_NOTFOUND for NXDOMAIN; FR_FAIL for malformed or another rcode;
+ * FR_PUNT for more than FR_MSG_ADDRS_MAX addresses (glibc returns them
+ * all: the caller hands the call to libc). */
 enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, struct fr_msg_addrs *out);
 
 #endif

@@ -873,8 +873,8 @@ static struct aexp acases[] = {
     { A_QTYPE_MX, FR_T_MX, FR_FAIL, 0, "", "", "", 0, 0, "qtype MX refused" },
     { A_PTR_OWNER, FR_T_A, FR_OK, 1, "10.0.0.9", "10.0.0.9", "foo.test", 0, 42, "compressed owner" },
     { A_CNAME_ONLY, FR_T_A, FR_NODATA, 0, "", "", "", 0, 0, "CNAME without address" },
-    { A_MANY, FR_T_A, FR_OK, FR_MSG_ADDRS_MAX, "10.0.1.0", "10.0.1.63", "foo.test", 0, 300,
-      "more than FR_MSG_ADDRS_MAX" },
+    /* glibc returns every address: more than fastres carries goes to libc. */
+    { A_MANY, FR_T_A, FR_PUNT, 0, "", "", "", 0, 0, "more than FR_MSG_ADDRS_MAX" },
 };
 
 ParameterizedTestParameters(msg, addrs)
