@@ -276,6 +276,16 @@ for spec in $PROGRAMS; do
     W) set -- web.lab.test web; want=$HTTP_ADDR ;;
     M) set -- x; want="10 mail1.lab.test" ;;
     esac
+    # curl hangs when libasan is preloaded into it, with or without fastres
+    # (checked by hand: `LD_PRELOAD=libasan.so curl http://127.0.0.1:1/`
+    # never returns), so the sanitizer run cannot say anything about
+    # fastres there; the normal build's run checks curl.
+    case "$prog:$PRELOAD" in
+    curl:*libasan*)
+        skipped=$((skipped + 1))
+        echo "SKIP  curl: hangs under an ASan preload even without fastres; checked in the normal build"
+        continue ;;
+    esac
     if ! command -v "$cmd" >/dev/null 2>&1; then
         if in_ci; then bad "$prog: $cmd not installed (CI=true: a missing program is a failure)"
         else skipped=$((skipped + 1)); echo "SKIP  $prog: $cmd not installed"; fi
