@@ -21,6 +21,5 @@ enum fr_status {
                       NO_RECOVERY and "try again" for it */
 };
 
-const char *fr_status_str(enum fr_status st);
 
 #endif
