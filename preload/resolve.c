@@ -128,7 +128,7 @@ static void inflight_release(struct inflight *f)
 
 /* ------------------------------------------------------------------ */
 
-static _Atomic uint64_t n_cache_hits, n_stale, n_shared, n_raced;
+static _Atomic uint64_t n_stale, n_shared;
 
 static void reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
 {
@@ -204,7 +204,6 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
             reply_set(&rep[i], buf, len);
             reply_recase(&rep[i], name);
             qs[i].st = rep[i].msg ? FR_OK : FR_NOMEM;
-            atomic_fetch_add(&n_cache_hits, 1);
             continue;
         }
         /* Join a question another thread is already racing, or lead it. */
@@ -234,7 +233,6 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
     }
 
     if (nrace) {
-        atomic_fetch_add(&n_raced, nrace);
         enum fr_status est = fr_engine_race(cfg, race, nrace);
         for (unsigned r = 0; r < nrace; r++) {
             unsigned i = idx[r];
