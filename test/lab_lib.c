@@ -707,3 +707,24 @@ const struct lab_rr *lab_reply_find(const struct lab_reply *r, int section, uint
             return &r->rr[i];
     return NULL;
 }
+
+static const char *env_names[LAB_ENV_MAX], *env_values[LAB_ENV_MAX];
+
+int lab_env_set(const char *name, const char *value)
+{
+    for (int i = 0; i < LAB_ENV_MAX; i++)
+        if (!env_names[i] || !strcmp(env_names[i], name)) {
+            env_names[i] = name;
+            env_values[i] = value;
+            return 0;
+        }
+    return -1;
+}
+
+const char *lab_env_get(const char *name)
+{
+    for (int i = 0; i < LAB_ENV_MAX && env_names[i]; i++)
+        if (!strcmp(env_names[i], name))
+            return env_values[i];
+    return NULL;
+}

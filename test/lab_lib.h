@@ -92,6 +92,14 @@ long lab_wait_query_count(const struct lab_proc *p, long min, int timeout_ms);
  * zeroed or never-started p; leaves p->pid 0. */
 void lab_proc_stop(struct lab_proc *p);
 
+/* A stub environment for fr_config_parse(): lab_env_set adds or replaces a
+ * variable (0, or -1 when all LAB_ENV_MAX slots are taken), lab_env_get
+ * looks one up. Names and values are not copied. Each Criterion test runs
+ * in its own process, so each starts empty. */
+#define LAB_ENV_MAX 8
+int lab_env_set(const char *name, const char *value);
+const char *lab_env_get(const char *name);
+
 /* Replace a file's content in place (open O_TRUNC, write, close): keeps
  * the bind mounts of /etc/resolv.conf and /etc/hosts that a rename would
  * break. */

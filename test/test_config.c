@@ -29,26 +29,9 @@
 
 /* ---- stub environment ---- */
 
-#define ENV_MAX 8
-static const char *env_names[ENV_MAX], *env_values[ENV_MAX];
-
-static const char *stub_getenv(const char *name)
-{
-    for (int i = 0; i < ENV_MAX && env_names[i]; i++)
-        if (!strcmp(env_names[i], name))
-            return env_values[i];
-    return NULL;
-}
-
 static void env_set(const char *name, const char *value)
 {
-    for (int i = 0; i < ENV_MAX; i++)
-        if (!env_names[i] || !strcmp(env_names[i], name)) {
-            env_names[i] = name;
-            env_values[i] = value;
-            return;
-        }
-    cr_assert_fail("stub environment full");
+    cr_assert_eq(lab_env_set(name, value), 0, "stub environment full");
 }
 
 /* Parse with fd 2 redirected to a pipe; returns the config and fills err
@@ -62,7 +45,7 @@ static struct fr_config *parse_capture(const char *resolv, const char *nss, int 
     int saved = dup(2);
     cr_assert_geq(saved, 0);
     dup2(p[1], 2);
-    struct fr_config *c = fr_config_parse(resolv, nss, use_env ? stub_getenv : NULL);
+    struct fr_config *c = fr_config_parse(resolv, nss, use_env ? lab_env_get : NULL);
     dup2(saved, 2);
     close(saved);
     close(p[1]);

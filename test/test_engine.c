@@ -55,30 +55,14 @@ TestSuite(engine, .fini = stop_all, .timeout = 60);
 
 /* ---- helpers ---- */
 
-#define ENV_MAX 8
-static const char *env_names[ENV_MAX], *env_values[ENV_MAX];
-
-static const char *stub_getenv(const char *name)
-{
-    for (int i = 0; i < ENV_MAX && env_names[i]; i++)
-        if (!strcmp(env_names[i], name))
-            return env_values[i];
-    return NULL;
-}
-
 static void env_set(const char *name, const char *value)
 {
-    for (int i = 0; i < ENV_MAX; i++)
-        if (!env_names[i] || !strcmp(env_names[i], name)) {
-            env_names[i] = name;
-            env_values[i] = value;
-            return;
-        }
+    cr_assert_eq(lab_env_set(name, value), 0, "stub environment full");
 }
 
 static struct fr_config *cfg_make(const char *resolv)
 {
-    struct fr_config *c = fr_config_parse(resolv, "hosts: files dns\n", stub_getenv);
+    struct fr_config *c = fr_config_parse(resolv, "hosts: files dns\n", lab_env_get);
     cr_assert_not_null(c);
     cr_assert_null(c->punt, "config punts: %s", c->punt);
     return c;
