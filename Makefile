@@ -30,7 +30,7 @@ FR_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
 # --wrap=fopen: see preload/rand.c (c-ares's random file without a descriptor).
 FR_LDFLAGS := -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--no-undefined -Wl,--wrap=fopen $(SAN_FLAGS)
 
-LIB_SRCS  := $(sort $(wildcard preload/*.c))
+LIB_SRCS  := $(sort $(wildcard preload/*.c preload/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 SHIM_OBJ  := $(BUILD)/shim.o
 SO        := $(BUILD)/libfastres.so

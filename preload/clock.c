@@ -15,6 +15,13 @@ uint64_t fr_clock_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t fr_clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 uint64_t fr_clock_now_ms(void)
 {
     uint64_t f = atomic_load_explicit(&fake_ms, memory_order_relaxed);

@@ -56,6 +56,10 @@ struct fr_config {
      * drops from the deadline once the server has failed for good, since
      * glibc moves past a failing server at once. */
     unsigned deadline_ms, resend_ms, resend_max_ms;
+    /* FASTRES_MODE=race: every server at once, always (else hedge: see
+     * net/plan.h), and the hedge delay's floor and cap. */
+    int race;
+    unsigned hedge_min_ms, hedge_max_ms;
     unsigned server_budget_ms[FR_MAX_SERVERS];
     /* Cache settings. */
     unsigned cache_size;

@@ -1,10 +1,13 @@
-/* fastres: the racing engine.
+/* fastres: the network layer's entry point (implemented in net/).
  *
- * Each question goes to every configured nameserver at once; the first
- * acceptable reply (NOERROR or NXDOMAIN, well formed, from the server it
- * was sent to, for the question asked) wins. c-ares does the transport:
- * sending, matching IDs and questions, TCP on truncation. Racing, the
- * re-send schedule and the deadline are this module's.
+ * A question goes to the configured nameservers in the order and at the
+ * times the scheduler (net/plan.h) derives from what the process has
+ * learned about each server (net/table.h): the best one first and the
+ * others a hedge delay later, or all at once when nothing is known yet
+ * (or with FASTRES_MODE=race). The first acceptable reply (NOERROR or
+ * NXDOMAIN, well formed, from the server it was sent to, for the question
+ * asked) wins. net/exchange.c runs the questions, net/transport.c sends
+ * them through c-ares.
  *
  * Every lookup uses its own c-ares channels (one per question and server,
  * so A and AAAA never share a socket) and closes them before returning:
@@ -39,7 +42,7 @@ struct fr_question {
     int conn_refused;
 };
 
-/* Race n questions (n <= FR_ENGINE_MAX_QUESTIONS) against cfg's servers.
+/* Ask n questions (n <= FR_ENGINE_MAX_QUESTIONS) of cfg's servers.
  * Each question ends with FR_OK (answer set; the caller frees it),
  * FR_AGAIN (deadline passed, or every server failed), FR_BADNAME (the name
  * cannot be put in a query), or FR_NOMEM/FR_PUNT (fastres could not set

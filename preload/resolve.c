@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "refresh.h"
+#include "net/table.h"
 
 /* ------------------------------------------------------------------ */
 /* The process-wide cache: created on first use with the first
@@ -528,4 +529,5 @@ void fr_resolve_stats_print(void)
            (unsigned long long)cs.hits, (unsigned long long)cs.misses,
            (unsigned long long)atomic_load(&n_stale), cs.entries, (unsigned long long)rsent,
            (unsigned long long)rstored, (unsigned long long)atomic_load(&n_shared));
+    fr_table_print();
 }

@@ -406,7 +406,7 @@ Test(config, server_budgets)
 
 enum field {
     F_DISABLED, F_DEADLINE, F_RESEND, F_RESEND_MAX, F_CACHE_SIZE, F_MIN_TTL, F_MAX_TTL,
-    F_NEG_MAX_TTL, F_STALE_MAX, F_REFRESH, F_STATS,
+    F_NEG_MAX_TTL, F_STALE_MAX, F_REFRESH, F_STATS, F_RACE, F_HEDGE_MIN, F_HEDGE_MAX,
 };
 
 static long field_get(const struct fr_config *c, enum field f)
@@ -421,6 +421,9 @@ static long field_get(const struct fr_config *c, enum field f)
     case F_MAX_TTL: return c->cache_max_ttl;
     case F_NEG_MAX_TTL: return c->cache_neg_max_ttl;
     case F_STALE_MAX: return c->stale_max;
+    case F_RACE: return c->race;
+    case F_HEDGE_MIN: return c->hedge_min_ms;
+    case F_HEDGE_MAX: return c->hedge_max_ms;
     case F_REFRESH: return c->refresh;
     case F_STATS: return c->stats;
     }
@@ -466,6 +469,17 @@ static struct env_case env_cases[] = {
     { "FASTRES_CACHE_NEG_MAX_TTL", "-1", F_NEG_MAX_TTL, 3600, 1 },
     { "FASTRES_STALE_MAX", "0", F_STALE_MAX, 0, 0 },
     { "FASTRES_STALE_MAX", "forever", F_STALE_MAX, 86400, 1 },
+    { "FASTRES_MODE", "race", F_RACE, 1, 0 },
+    { "FASTRES_MODE", "RACE", F_RACE, 1, 0 },
+    { "FASTRES_MODE", "hedge", F_RACE, 0, 0 },
+    { "FASTRES_MODE", "fast", F_RACE, 0, 1 },
+    { "FASTRES_MODE", "", F_RACE, 0, 1 },
+    { "FASTRES_HEDGE_MIN_MS", "2", F_HEDGE_MIN, 2, 0 },
+    { "FASTRES_HEDGE_MIN_MS", "0", F_HEDGE_MIN, 5, 1 },
+    { "FASTRES_HEDGE_MIN_MS", "-3", F_HEDGE_MIN, 5, 1 },
+    { "FASTRES_HEDGE_MIN_MS", "300", F_HEDGE_MAX, 300, 0 },  /* cap raised to the floor */
+    { "FASTRES_HEDGE_MAX_MS", "50", F_HEDGE_MAX, 50, 0 },
+    { "FASTRES_HEDGE_MAX_MS", "soon", F_HEDGE_MAX, 200, 1 },
     { "FASTRES_REFRESH", "0", F_REFRESH, 0, 0 },
     { "FASTRES_REFRESH", "2", F_REFRESH, 1, 1 },
     { "FASTRES_STATS", "1", F_STATS, 1, 0 },

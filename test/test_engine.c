@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -188,10 +189,12 @@ ParameterizedTestParameters(engine, bad_first_good_second)
     return cr_make_param_array(struct bad_case, bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
 }
 
-/* The good server answers 100 ms late, so the bad reply arrives first. */
+/* The good server answers 100 ms late, so the bad reply arrives first.
+ * Race mode asks every server every time. */
 ParameterizedTest(struct bad_case *bc, engine, bad_first_good_second)
 {
     LAB_REQUIRE();
+    env_set("FASTRES_MODE", "race");
     fault_mode(&procs[0], ADDR1, bc->mode);
     const char *const good[] = { "--delay-ms", "100", RECORDS, NULL };
     fault(&procs[1], ADDR2, good);
@@ -204,6 +207,39 @@ ParameterizedTest(struct bad_case *bc, engine, bad_first_good_second)
         free(q.answer);
     }
     cr_expect_geq(lab_wait_query_count(&procs[0], 3, 2000), 3, "%s server was not asked", bc->mode);
+    fr_config_free(c);
+}
+
+ParameterizedTestParameters(engine, bad_first_learned)
+{
+    /* Not "tc": that server answers fully over TCP, so it is a good one. */
+    return cr_make_param_array(struct bad_case, bad_cases, sizeof bad_cases / sizeof bad_cases[0] - 1);
+}
+
+/* Hedge mode: the first (cold) question asks both servers; after that the
+ * bad one is not asked first, and with the good one answering within the
+ * hedge delay, not at all. */
+ParameterizedTest(struct bad_case *bc, engine, bad_first_learned)
+{
+    LAB_REQUIRE();
+    fault_mode(&procs[0], ADDR1, bc->mode);
+    const char *const good[] = { "--delay-ms", "20", RECORDS, NULL };
+    fault(&procs[1], ADDR2, good);
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    struct fr_question q;
+    race1(c, "foo.test", FR_T_A, &q);
+    expect_answer(&q, "foo.test", FR_T_A, "10.0.0.1");
+    free(q.answer);
+    long first = lab_wait_query_count(&procs[0], 1, 2000);
+    cr_expect_geq(first, 1, "%s: the cold question did not ask every server", bc->mode);
+    for (int round = 0; round < 5; round++) {
+        double el = race1(c, "foo.test", FR_T_A, &q);
+        expect_answer(&q, "foo.test", FR_T_A, "10.0.0.1");
+        cr_expect_lt(el, 2000, "%s: %.0f ms", bc->mode, el);
+        free(q.answer);
+    }
+    long later = lab_wait_query_count(&procs[0], first, 500);
+    cr_expect_eq(later, first, "%s: the bad server was asked again (%ld after %ld)", bc->mode, later, first);
     fr_config_free(c);
 }
 
@@ -612,5 +648,203 @@ Test(engine, refuses_bad_calls)
     memset(q, 0, sizeof q);
     cr_expect_eq(fr_engine_race(c, q, 0), FR_PUNT);
     cr_expect_eq(fr_engine_race(c, q, FR_ENGINE_MAX_QUESTIONS + 1), FR_PUNT);
+    fr_config_free(c);
+}
+
+/* ---- hedge mode: what the process has learned (net/table.h) ---- */
+
+/* Race n single questions for foo.test A; each must be answered within
+ * bound_ms. */
+static void answered_n(const struct fr_config *c, int n, double bound_ms, const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        struct fr_question q;
+        double el = race1(c, "foo.test", FR_T_A, &q);
+        expect_answer(&q, "foo.test", FR_T_A, "10.0.0.1");
+        cr_expect_lt(el, bound_ms, "%s, question %d: %.1f ms", what, i, el);
+        free(q.answer);
+    }
+}
+
+/* A warm process behind a silent first server asks only the second: the
+ * silent one hears the first (cold) question only. */
+Test(engine, warm_process_skips_silent_server)
+{
+    LAB_REQUIRE();
+    fault_mode(&procs[0], ADDR1, "drop");
+    fault_mode(&procs[1], ADDR2, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    answered_n(c, 20, T_FAST_MS, "silent first server");
+    long silent = lab_wait_query_count(&procs[0], 1, 2000);
+    long good = lab_wait_query_count(&procs[1], 20, 2000);
+    cr_expect_eq(silent, 1, "the silent server was asked %ld times in 20 questions", silent);
+    cr_expect_eq(good, 20, "the good server was asked %ld times for 20 questions", good);
+    fr_config_free(c);
+}
+
+/* Race mode keeps asking everybody, as fastres did before the table. */
+Test(engine, race_mode_asks_every_server)
+{
+    LAB_REQUIRE();
+    env_set("FASTRES_MODE", "race");
+    fault_mode(&procs[0], ADDR1, "drop");
+    fault_mode(&procs[1], ADDR2, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    answered_n(c, 10, T_FAST_MS, "race mode");
+    cr_expect_eq(lab_wait_query_count(&procs[0], 10, 2000), 10);
+    fr_config_free(c);
+}
+
+/* The server that was silent comes back while the one in use goes
+ * silent: the next question is answered by the hedge at once, and the
+ * returned server is asked first from then on. */
+Test(engine, server_comes_back)
+{
+    LAB_REQUIRE();
+    fault_mode(&procs[0], ADDR1, "drop");
+    fault_mode(&procs[1], ADDR2, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    answered_n(c, 5, T_FAST_MS, "before");
+    lab_proc_stop(&procs[0]);
+    lab_proc_stop(&procs[1]);
+    fault_mode(&procs[0], ADDR1, "answer");
+    fault_mode(&procs[1], ADDR2, "drop");
+    answered_n(c, 10, T_FAST_MS, "after the swap");
+    long first = lab_wait_query_count(&procs[0], 10, 2000);
+    long second = lab_wait_query_count(&procs[1], 1, 2000);
+    cr_expect_eq(first, 10, "the returned server answered %ld of 10", first);
+    cr_expect_leq(second, 3, "the now silent server was asked %ld times", second);
+    fr_config_free(c);
+}
+
+/* The server in use slows from ~0.1 ms to 300 ms: the hedge to the other
+ * answers long before, and the slow one stops being asked first. */
+Test(engine, rtt_jump)
+{
+    LAB_REQUIRE();
+    const char *addr[2] = { ADDR1, ADDR2 };
+    fault_mode(&procs[0], ADDR1, "answer");
+    fault_mode(&procs[1], ADDR2, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    answered_n(c, 5, T_FAST_MS, "both fast");
+    /* The server in use is whichever won the first (cold) question. */
+    long n0 = lab_wait_query_count(&procs[0], 1, 2000), n1 = lab_wait_query_count(&procs[1], 1, 2000);
+    int used = n0 > n1 ? 0 : 1;
+    cr_expect_geq(used ? n1 : n0, 5, "no server was kept (%ld, %ld)", n0, n1);
+    cr_expect_leq(used ? n0 : n1, 1, "the other server was asked after the first question");
+    lab_proc_stop(&procs[used]);
+    const char *const slow[] = { "--delay-ms", "300", RECORDS, NULL };
+    fault(&procs[used], addr[used], slow);
+    answered_n(c, 10, 200, "the server in use now slow");
+    long after = lab_wait_query_count(&procs[used], 1, 2000);
+    cr_expect_leq(after, 2, "the slowed server was asked %ld times in 10 questions", after);
+    fr_config_free(c);
+}
+
+struct share_arg {
+    const struct fr_config *c;
+    int ok;
+};
+
+static void *share_thread(void *p)
+{
+    struct share_arg *a = p;
+    for (int i = 0; i < 20; i++) {
+        struct fr_question q;
+        memset(&q, 0, sizeof q);
+        q.name = "foo.test";
+        q.qtype = FR_T_A;
+        q.qclass = FR_C_IN;
+        if (fr_engine_race(a->c, &q, 1) == FR_OK && q.status == FR_OK)
+            a->ok++;
+        free(q.answer);
+    }
+    return NULL;
+}
+
+/* Eight threads share one table: after the first questions, none asks the
+ * silent server. */
+Test(engine, threads_share_the_table)
+{
+    LAB_REQUIRE();
+    fault_mode(&procs[0], ADDR1, "drop");
+    fault_mode(&procs[1], ADDR2, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    pthread_t th[8];
+    struct share_arg args[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (struct share_arg){ c, 0 };
+        cr_assert_eq(pthread_create(&th[i], NULL, share_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(args[i].ok, 20, "thread %d: %d of 20 answered", i, args[i].ok);
+    }
+    long silent = lab_wait_query_count(&procs[0], 1, 2000);
+    /* At most each thread's first question finds the table cold. */
+    cr_expect_leq(silent, 8, "the silent server was asked %ld times in 160 questions", silent);
+    fr_config_free(c);
+}
+
+/* A forked child inherits what the parent learned, and its lock. */
+Test(engine, forked_child_keeps_the_table)
+{
+    LAB_REQUIRE();
+    fault_mode(&procs[0], ADDR1, "drop");
+    fault_mode(&procs[1], ADDR2, "answer");
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    answered_n(c, 3, T_FAST_MS, "parent");
+    long silent = lab_wait_query_count(&procs[0], 1, 2000);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int ok = 0;
+        for (int i = 0; i < 5; i++) {
+            struct fr_question q;
+            memset(&q, 0, sizeof q);
+            q.name = "foo.test";
+            q.qtype = FR_T_A;
+            q.qclass = FR_C_IN;
+            ok += fr_engine_race(c, &q, 1) == FR_OK && q.status == FR_OK;
+            free(q.answer);
+        }
+        _exit(ok == 5 ? 0 : 1);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %d", status);
+    cr_expect_eq(lab_wait_query_count(&procs[0], silent, 1000), silent,
+                 "the child asked the silent server");
+    fr_config_free(c);
+}
+
+/* A lossy best server: each lost datagram costs about one hedge delay
+ * (5 ms by default), not the 200 ms of a fixed re-send. */
+Test(engine, loss_costs_a_hedge_delay)
+{
+    LAB_REQUIRE();
+    const char *const lossy1[] = { "--drop-pct", "30", "--seed", "11", RECORDS, NULL };
+    const char *const lossy2[] = { "--drop-pct", "30", "--seed", "12", RECORDS, NULL };
+    fault(&procs[0], ADDR1, lossy1);
+    fault(&procs[1], ADDR2, lossy2);
+    struct fr_config *c = cfg_make("nameserver " ADDR1 "\nnameserver " ADDR2 "\n");
+    /* The first question finds the table cold: both servers at once, and
+     * a re-send only after FASTRES_RESEND_MS. Not measured. */
+    struct fr_question q0;
+    race1(c, "foo.test", FR_T_A, &q0);
+    free(q0.answer);
+    double worst = 0;
+    unsigned sent = 0;
+    for (int i = 0; i < 40; i++) {
+        struct fr_question q;
+        double el = race1(c, "foo.test", FR_T_A, &q);
+        expect_answer(&q, "foo.test", FR_T_A, "10.0.0.1");
+        if (el > worst)
+            worst = el;
+        sent += q.sent;
+        free(q.answer);
+    }
+    cr_expect_gt(sent, 40, "no datagram was ever lost (%u sent)", sent);
+    cr_expect_lt(worst, 150, "a loss cost %.1f ms", worst);
     fr_config_free(c);
 }
