@@ -351,9 +351,14 @@ ParameterizedTest(struct ep_case *c, preload, entry_points)
     /* fastres answered, not libc behind it (hosts answers race nothing) */
     if (c->not_raced)
         cr_expect_eq(stats_raced(&r), 0, "%s %s: raced a name /etc/hosts has", c->args[0], c->args[1]);
-    else
+    else {
         cr_expect_gt(stats_raced(&r), 0, "%s %s: nothing raced: libc answered?", c->args[0],
                      c->args[1]);
+        /* One line per nameserver: what the process learned of it. */
+        const char *sv = strstr(r.err, "server 127.0.0.");
+        cr_expect_not_null(sv, "no per-server FASTRES_STATS line: %s", r.err);
+        cr_expect(sv && strstr(sv, "srtt ") && strstr(sv, "won "), "per-server line: %s", r.err);
+    }
     if (c->glibc_same) {
         probe(&g, 0, NULL, argv);
         char gline[4096], a[4096], b[4096];
