@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "log.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -540,6 +541,7 @@ static _Atomic uint64_t cfg_gen;
 static _Atomic uint64_t cfg_checked_ms;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cfg_key;
+static int cfg_fork_ok;      /* set once by cfg_init */
 
 /* Each thread keeps a reference to the snapshot it last used, so the
  * common path takes no lock: it compares one generation number. */
@@ -560,22 +562,32 @@ static void tls_release(void *p)
     snap_put(p);
 }
 
-static void cfg_atfork_prepare(void)
+/* A fork while another thread holds cfg_lock would leave the child with a
+ * lock nobody can release: take it across the fork. */
+static void cfg_fork_prepare(void)
 {
     pthread_mutex_lock(&cfg_lock);
 }
 
-static void cfg_atfork_release(void)
+static void cfg_fork_parent(void)
 {
     pthread_mutex_unlock(&cfg_lock);
 }
 
+static void cfg_fork_child(void)
+{
+    pthread_mutex_init(&cfg_lock, NULL);
+}
+
+static const struct fr_fork_handlers cfg_fork = {
+    .name = "config", .rank = FR_FORK_RANK_CONFIG, .prepare = cfg_fork_prepare,
+    .parent = cfg_fork_parent, .child = cfg_fork_child,
+};
+
 static void cfg_init(void)
 {
     pthread_key_create(&cfg_key, tls_release);
-    /* A fork while another thread holds cfg_lock would leave the child
-     * with a lock nobody can release. */
-    pthread_atfork(cfg_atfork_prepare, cfg_atfork_release, cfg_atfork_release);
+    cfg_fork_ok = fr_fork_register(&cfg_fork) == 0;
 }
 
 static char *file_read(const char *path, struct file_id *id)
@@ -716,6 +728,8 @@ done:
 const struct fr_config *fr_config_acquire(void)
 {
     pthread_once(&cfg_once, cfg_init);
+    if (!cfg_fork_ok)
+        return NULL;   /* a child could inherit cfg_lock held: libc answers */
     uint64_t now = fr_clock_now_ms();
     uint64_t checked = atomic_load_explicit(&cfg_checked_ms, memory_order_relaxed);
     int need_check = !atomic_load(&cfg_gen) || now - checked >= FR_CONFIG_RECHECK_MS ||
