@@ -44,6 +44,7 @@ static atomic_int stats_wanted;
 /* The configuration to answer with, or NULL: go to libc. */
 static const struct fr_config *shim_enter(res_state statp)
 {
+    fr_resolve_reap();   /* refresh sockets: closed by any call (refresh.h) */
     const struct fr_config *cfg = fr_config_acquire();
     if (!cfg)
         return NULL;
@@ -131,6 +132,7 @@ static int shim_getaddrinfo(const char *node, const char *service, const struct 
 
 static void shim_freeaddrinfo(struct addrinfo *ai)
 {
+    fr_resolve_reap();
     fr_gai_free(ai);
 }
 

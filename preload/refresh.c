@@ -258,6 +258,22 @@ static int reap_sock(struct pending *p, struct sock *s, struct fr_cache *c)
     return 0;
 }
 
+/* At exit (exit() or the end of main; not _exit): close what is still
+ * pending, so the process ends with no descriptor of fastres's left open
+ * (valgrind --track-fds, a parent counting them). The kernel would close
+ * them a moment later anyway; this only makes the promise exact. A lock
+ * held by another, still running thread means that thread is using the
+ * table: it is left alone then (try-lock, never wait in exit). */
+__attribute__((destructor)) static void refresh_exit(void)
+{
+    if (atomic_load(&npending) == 0 || pthread_mutex_trylock(&lock) != 0)
+        return;
+    for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
+        if (tab[i].used)
+            pending_drop(&tab[i]);
+    pthread_mutex_unlock(&lock);
+}
+
 void fr_refresh_reap(struct fr_cache *c)
 {
     if (atomic_load_explicit(&npending, memory_order_relaxed) == 0)

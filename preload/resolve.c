@@ -520,6 +520,13 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     return last;
 }
 
+void fr_resolve_reap(void)
+{
+    struct fr_cache *c = atomic_load_explicit(&cache, memory_order_acquire);
+    if (c)
+        fr_refresh_reap(c);   /* returns at once when nothing is pending */
+}
+
 void fr_resolve_stats_print(void)
 {
     struct fr_engine_stats es;

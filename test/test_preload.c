@@ -575,6 +575,40 @@ Test(preload, no_descriptor_left_open)
     }
 }
 
+/* A refreshing lookup leaves a socket open past the call (refresh.h);
+ * any later call into fastres closes it once the reply is in, even one
+ * that never reaches DNS (an /etc/hosts answer). Issue 9, defect 5: the
+ * socket used to be closed only by a later DNS lookup. */
+#define ADDR_REFRESH "127.0.0.12"
+Test(preload, refresh_socket_closed_by_any_later_call)
+{
+    LAB_REQUIRE();
+    /* TTL 3 s: the refresh window is its last second. */
+    const char *const args[] = { "--mode", "answer", "--ttl", "3", "--record", "hot.test=A:10.9.0.1", NULL };
+    cr_assert_eq(lab_fault_start(&procs[2], ADDR_REFRESH, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_REFRESH "\n"), 0);
+    cr_assert_eq(lab_write_file("/etc/hosts", HOSTS), 0);
+    static struct run r;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "gai", "hot.test", "inet", "sleep", "2300", "nfds",
+                                 "gai", "hot.test", "inet", "nfds", "sleep", "1500",
+                                 "ghbn", "localhost", "nfds", NULL };
+    probe(&r, 1, env, argv);
+    char line[4096], v[16];
+    int n[3];
+    const int at[3] = { 2, 4, 7 };   /* the nfds lines */
+    for (int i = 0; i < 3; i++) {
+        nth_line(&r, at[i], line, sizeof line);
+        field(line, "n", v, sizeof v);
+        n[i] = atoi(v);
+        cr_assert_gt(n[i], 0, "no descriptor count: %s", line);
+    }
+    cr_assert_not_null(strstr(r.err, "refreshes sent 1"), "no refresh was sent: %s", r.err);
+    cr_expect_eq(n[1], n[0] + 1, "the refresh should hold one socket: %d then %d", n[0], n[1]);
+    cr_expect_eq(n[2], n[0], "an /etc/hosts lookup after the reply left %d descriptor(s) open",
+                 n[2] - n[0]);
+}
+
 /* ---- falling through to libc ---- */
 
 struct punt_case {

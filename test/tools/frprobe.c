@@ -35,6 +35,8 @@
  *   closeall NAME              close every descriptor >= 3, then gai
  *   fds NAME                   descriptors before/after a getaddrinfo:
  *                              before=N after=M
+ *   sleep MS                   sleep MS milliseconds, calling nothing
+ *   nfds                       descriptors open now: n=N
  *   editres                    res_init, then _res.retrans = 1 (an edited
  *                              _res, which glibc then follows)
  *
@@ -496,6 +498,14 @@ int main(int argc, char **argv)
             printf("op=fds name=%s rc=%s before=%d after=%d\n", argv[i + 1], eai_name(rc), before,
                    after);
             i += 1;
+        } else if (!strcmp(op, "sleep")) {
+            need(argc, i, 1, op);
+            /* No resolver call meanwhile: what fastres keeps open then. */
+            usleep((useconds_t)strtoul(argv[i + 1], NULL, 10) * 1000u);
+            printf("op=sleep ms=%s\n", argv[i + 1]);
+            i += 1;
+        } else if (!strcmp(op, "nfds")) {
+            printf("op=nfds n=%d\n", count_fds());
         } else if (!strcmp(op, "editres")) {
             res_init();
             _res.retrans = 1;
