@@ -43,11 +43,18 @@ TOOL_BINS := $(TOOL_SRCS:test/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all check check-fast check-san deps demo bench clean install uninstall
 
+# The library at the top of the tree is what README's commands use: only
+# the normal build writes it; `make SAN=1` keeps its library in build-san/.
+ifeq ($(SAN),1)
+TOP_SO :=
+all: $(SO)
+else
+TOP_SO := libfastres.so
 all: libfastres.so
 
-# The library at the top of the tree is what README's commands use.
 libfastres.so: $(SO)
 	cp $< $@
+endif
 
 $(SO): $(SHIM_OBJ) $(LIB_OBJS) preload/fastres.map
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(LIB_OBJS) $(CARES_A) \
@@ -76,13 +83,13 @@ check: deps
 	$(MAKE) check-fast
 	$(MAKE) check-san
 
-check-fast: $(SO) libfastres.so $(TEST_BINS) $(TOOL_BINS)
+check-fast: $(SO) $(TOP_SO) $(TEST_BINS) $(TOOL_BINS)
 	BUILD=$(BUILD) test/run-all.sh
 
 check-san:
 	$(MAKE) SAN=1 check-fast
 
-demo: deps libfastres.so $(TOOL_BINS)
+demo: deps $(SO) $(TOP_SO) $(TOOL_BINS)
 	BUILD=$(BUILD) test/lab.sh scripts/demo.sh
 
 # BENCH-BEGIN (benchmark targets)
@@ -93,7 +100,7 @@ $(BUILD)/bench/lookup: bench/lookup.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FR_CFLAGS) $(CFLAGS) -o $@ $< $(SAN_FLAGS) $(LDFLAGS) -lpthread
 
-bench: deps libfastres.so $(SO) $(TOOL_BINS) $(BUILD)/bench/lookup
+bench: deps $(TOP_SO) $(SO) $(TOOL_BINS) $(BUILD)/bench/lookup
 	BUILD=$(BUILD) QUICK=$(QUICK) test/lab.sh bench/run.sh
 # BENCH-END
 

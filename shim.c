@@ -44,6 +44,7 @@ static atomic_int stats_wanted;
 /* The configuration to answer with, or NULL: go to libc. */
 static const struct fr_config *shim_enter(res_state statp)
 {
+    fr_resolve_reap();   /* refresh sockets: closed by any call (refresh.h) */
     const struct fr_config *cfg = fr_config_acquire();
     if (!cfg)
         return NULL;
@@ -131,6 +132,7 @@ static int shim_getaddrinfo(const char *node, const char *service, const struct 
 
 static void shim_freeaddrinfo(struct addrinfo *ai)
 {
+    fr_resolve_reap();
     fr_gai_free(ai);
 }
 
@@ -162,8 +164,8 @@ static void hostent_key_init(void)
 }
 
 /* gethostbyname_r's contract: 0 with *result set, or 0 with *result NULL
- * and *h_errnop set (not found), ERANGE for a short buffer, EAGAIN or
- * ETIMEDOUT and TRY_AGAIN when no server answered. */
+ * and *h_errnop set (not found), ERANGE for a short buffer, EAGAIN and
+ * TRY_AGAIN when no server answered. */
 static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
                        struct hostent **result, int *h_errnop)
 {
@@ -181,6 +183,12 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
             return ENOSYS;
         return real->gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
     }
+    /* glibc's resolver also leaves a code in the thread's h_errno, and
+     * programs read it (Debian's threaded perl does after
+     * gethostbyname_r). */
+    enum fr_status left = fr_hostent_resolver_left();
+    if (left != FR_PUNT)
+        h_errno = to_herrno(left);
     *result = NULL;
     if (st == FR_OK) {
         enum fr_status residual = fr_hostdata_residual(d);
@@ -201,10 +209,11 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
         errno = ENOMEM;
         return ENOMEM;
     case FR_AGAIN:
-        /* nss_dns reports a timed-out search as UNAVAIL with errno
-         * ETIMEDOUT, which gethostbyname_r returns. */
-        errno = ETIMEDOUT;
-        return ETIMEDOUT;
+        /* nss_dns turns TRY_AGAIN into errno EAGAIN, which gethostbyname_r
+         * returns: measured against glibc 2.36 for silent, refusing and
+         * absent servers alike. */
+        errno = EAGAIN;
+        return EAGAIN;
     case FR_EMPTY:
         /* nss_dns: TRYAGAIN with NO_RECOVERY, returned as EAGAIN. */
         errno = EAGAIN;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fork.h"
 #include "msg.h"
 
 /* Shards per cache: many more than the cores of the machines fastres runs
@@ -138,9 +139,14 @@ static void fr_cache_fork_child(void)
     pthread_mutex_init(&reg_lock, NULL);
 }
 
+static const struct fr_fork_handlers fr_cache_fork = {
+    .name = "cache", .rank = FR_FORK_RANK_CACHE, .prepare = fr_cache_fork_prepare,
+    .parent = fr_cache_fork_parent, .child = fr_cache_fork_child,
+};
+
 static void fr_cache_reg_init(void)
 {
-    reg_atfork_err = pthread_atfork(fr_cache_fork_prepare, fr_cache_fork_parent, fr_cache_fork_child);
+    reg_atfork_err = fr_fork_register(&fr_cache_fork);
 }
 
 /* ---- keys ---- */

@@ -19,7 +19,7 @@
  * Threads: every function may be called from any thread at any time, except
  * that fr_cache_destroy() must not race with other calls on the same cache.
  * Fork: the child keeps the parent's entries and may use the cache at once
- * (locks are taken around fork by pthread_atfork handlers). */
+ * (locks are taken around fork by handlers registered with fork.h). */
 #ifndef FR_CACHE_H
 #define FR_CACHE_H
 

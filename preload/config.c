@@ -15,13 +15,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "log.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
 #define NSSWITCH_CONF "/etc/nsswitch.conf"
-/* resolv.conf and nsswitch.conf are a few hundred bytes; anything larger
- * than this is not a file fastres should second-guess glibc on. */
-#define CONFIG_FILE_MAX (64 * 1024)
+/* First read buffer for resolv.conf and nsswitch.conf (a few hundred
+ * bytes each); it doubles as needed: glibc reads files of any size. */
+#define CONFIG_FILE_CHUNK 4096
 
 /* Defaults, with their reasons:
  * - first re-send after 200 ms: a healthy local or LAN resolver answers in
@@ -566,6 +567,8 @@ static _Atomic uint64_t cfg_gen;
 static _Atomic uint64_t cfg_checked_ms;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cfg_key;
+static int cfg_fork_ok;      /* set once by cfg_init */
+static atomic_int read_failed;  /* 1 while a file cannot be read (logged once) */
 
 /* Each thread keeps a reference to the snapshot it last used, so the
  * common path takes no lock: it compares one generation number. */
@@ -586,43 +589,80 @@ static void tls_release(void *p)
     snap_put(p);
 }
 
-static void cfg_atfork_prepare(void)
+/* A fork while another thread holds cfg_lock would leave the child with a
+ * lock nobody can release: take it across the fork. */
+static void cfg_fork_prepare(void)
 {
     pthread_mutex_lock(&cfg_lock);
 }
 
-static void cfg_atfork_release(void)
+static void cfg_fork_parent(void)
 {
     pthread_mutex_unlock(&cfg_lock);
 }
 
+static void cfg_fork_child(void)
+{
+    pthread_mutex_init(&cfg_lock, NULL);
+}
+
+static const struct fr_fork_handlers cfg_fork = {
+    .name = "config", .rank = FR_FORK_RANK_CONFIG, .prepare = cfg_fork_prepare,
+    .parent = cfg_fork_parent, .child = cfg_fork_child,
+};
+
 static void cfg_init(void)
 {
     pthread_key_create(&cfg_key, tls_release);
-    /* A fork while another thread holds cfg_lock would leave the child
-     * with a lock nobody can release. */
-    pthread_atfork(cfg_atfork_prepare, cfg_atfork_release, cfg_atfork_release);
+    cfg_fork_ok = fr_fork_register(&cfg_fork) == 0;
 }
 
-static char *file_read(const char *path, struct file_id *id)
+enum file_result {
+    FILE_OK,        /* *text is the whole file */
+    FILE_MISSING,   /* glibc takes its built-in defaults */
+    FILE_ERROR,     /* could not be read: never mistake this for missing */
+};
+
+/* Read all of path into *text (NUL-terminated). Only the open errors glibc
+ * ignores as "persistent errors caused by file system contents"
+ * (__resolv_conf_load: EACCES, EISDIR, ELOOP, ENOENT, ENOTDIR, EPERM)
+ * count as a missing file; anything else (EMFILE, ENOMEM, a read error,
+ * a directory that opens but cannot be read) makes glibc's res_init fail,
+ * so fastres must not invent a configuration either. */
+static enum file_result file_read(const char *path, char **text, struct file_id *id)
 {
+    enum file_result ret = FILE_ERROR;
     char *buf = NULL;
+    size_t cap = CONFIG_FILE_CHUNK, got = 0;
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     memset(id, 0, sizeof *id);
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) != 0 || st.st_size > CONFIG_FILE_MAX)
+    *text = NULL;
+    if (fd < 0) {
+        if (errno == EACCES || errno == EISDIR || errno == ELOOP || errno == ENOENT ||
+            errno == ENOTDIR || errno == EPERM)
+            ret = FILE_MISSING;
         goto done;
-    buf = malloc((size_t)st.st_size + 1);
+    }
+    if (fstat(fd, &st) != 0)
+        goto done;
+    buf = malloc(cap);
     if (!buf)
         goto done;
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+    for (;;) {
+        if (got + 1 == cap) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!nb)
+                goto done;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + got, cap - 1 - got);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r < 0)
+            goto done;
+        if (r == 0)
             break;
         got += (size_t)r;
     }
@@ -632,9 +672,16 @@ static char *file_read(const char *path, struct file_id *id)
     id->size = st.st_size;
     id->mtime = st.st_mtim;
     id->exists = 1;
-done:
-    close(fd);
-    return buf;
+    *text = buf;
+    buf = NULL;
+    ret = FILE_OK;
+done:;
+    int e = errno;   /* for the caller's log line */
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    errno = e;
+    return ret;
 }
 
 static int file_changed(const char *path, const struct file_id *id)
@@ -714,9 +761,22 @@ static int res_ref_take(struct fr_res_ref *r)
 static struct snapshot *snap_build(void)
 {
     struct file_id rid, nid;
-    char *rtext = file_read(RESOLV_CONF, &rid);
-    char *ntext = file_read(NSSWITCH_CONF, &nid);
+    char *rtext = NULL, *ntext = NULL;
     struct snapshot *s = NULL;
+    const char *bad = NULL;
+    if (file_read(RESOLV_CONF, &rtext, &rid) == FILE_ERROR)
+        bad = RESOLV_CONF;
+    else if (file_read(NSSWITCH_CONF, &ntext, &nid) == FILE_ERROR)
+        bad = NSSWITCH_CONF;
+    if (bad) {
+        /* The caller keeps the last good snapshot, or (none yet) every
+         * call goes to libc. One line per failing spell, not per call. */
+        if (!atomic_exchange(&read_failed, 1))
+            fr_log(FR_LOG_WARN, "config", "cannot read %s (%s): %s", bad, strerror(errno),
+                   cfg_cur ? "keeping the configuration read before" : "libc answers until it can be read");
+        goto done;
+    }
+    atomic_store(&read_failed, 0);
     struct fr_config *c = fr_config_parse(rtext, ntext, fr_config_getenv);
     if (!c)
         goto done;
@@ -742,6 +802,8 @@ done:
 const struct fr_config *fr_config_acquire(void)
 {
     pthread_once(&cfg_once, cfg_init);
+    if (!cfg_fork_ok)
+        return NULL;   /* a child could inherit cfg_lock held: libc answers */
     uint64_t now = fr_clock_now_ms();
     uint64_t checked = atomic_load_explicit(&cfg_checked_ms, memory_order_relaxed);
     int need_check = !atomic_load(&cfg_gen) || now - checked >= FR_CONFIG_RECHECK_MS ||

@@ -23,6 +23,14 @@ struct fr_hostdata {
     int from_hosts;
 };
 
+/* glibc keeps h_errno per thread; so does this (fr_hostent_resolver_left). */
+static __thread enum fr_status resolver_left = FR_PUNT;
+
+enum fr_status fr_hostent_resolver_left(void)
+{
+    return resolver_left;
+}
+
 enum fr_status fr_hostdata_residual(const struct fr_hostdata *d)
 {
     return d->from_hosts ? FR_NOTFOUND : FR_OK;
@@ -92,6 +100,10 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
      * gethostbyname with HOST_NOT_FOUND. */
     if (st == FR_FAIL)
         st = FR_NOTFOUND;
+    if (st == FR_OK)
+        resolver_left = s.residual;
+    else if (st != FR_NOMEM && st != FR_PUNT)
+        resolver_left = st;
     if (st != FR_OK)
         goto done;
     ma = malloc(sizeof *ma);
@@ -134,6 +146,7 @@ enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, i
     if ((af != AF_INET && af != AF_INET6) || !name || !*name || strchr(name, ':') ||
         inet_aton(name, &tmp))
         return FR_PUNT;   /* numeric forms: libc answers them without a lookup */
+    resolver_left = FR_PUNT;
     struct fr_hostdata *d = calloc(1, sizeof *d);
     if (!d)
         return FR_NOMEM;

@@ -27,6 +27,14 @@ void fr_hostdata_free(struct fr_hostdata *d);   /* accepts NULL */
  * HOST_NOT_FOUND behind even when it finds the name, nss_dns succeeds
  * cleanly. */
 enum fr_status fr_hostdata_residual(const struct fr_hostdata *d);
+/* What glibc's resolver leaves in the thread's h_errno after this
+ * thread's last fr_hostent_query, which gethostbyname_r callers see
+ * besides *h_errnop (measured against glibc 2.36): FR_PUNT when DNS was
+ * not asked (an /etc/hosts answer leaves h_errno untouched); after a
+ * search that found records, its residual (HOST_NOT_FOUND unless an
+ * earlier candidate failed otherwise), also when the answer then does
+ * not fit or holds no address; after a failed search, its failure. */
+enum fr_status fr_hostent_resolver_left(void);
 /* The addresses (4 or 16 octets used of each), in glibc's order. */
 unsigned fr_hostdata_addrs(const struct fr_hostdata *d, const unsigned char (**addrs)[16]);
 

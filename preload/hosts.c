@@ -19,10 +19,9 @@
  * the write lock, which waits only for lookups already running.
  *
  * Fork: a child gets copies of the locks as they were at fork time,
- * possibly held by threads that do not exist in the child; a
- * pthread_atfork child handler re-initialises them (nothing else runs in
- * the child at that point). The copy a half-finished reload was building
- * is simply lost in the child. */
+ * possibly held by threads that do not exist in the child. The fork
+ * handlers (fork.h) take both locks before the fork, so the child starts
+ * from a finished state, and re-initialise them in the child. */
 #include "hosts.h"
 
 #include <arpa/inet.h>
@@ -40,6 +39,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "log.h"
 
 /* glibc's _PATH_HOSTS; nss_files has no way to name another file. */
@@ -106,7 +106,8 @@ static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hosts_db *db_cur;             /* guarded by db_lock; replaced under reload_lock too */
 static _Atomic uint64_t next_check_ms;      /* 0: check (or load) on the next lookup */
 static _Atomic int hconf_flags = -1;        /* -1: host.conf not read yet */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int hosts_fork_ok;                   /* set once by hosts_fork_register */
 
 /* glibc tests white space with isspace() of the caller's locale; in the C
  * locale and in UTF-8 locales that is exactly this set. */
@@ -460,18 +461,37 @@ done:
     return st;
 }
 
-static void hosts_atfork_child(void)
+/* Fork: take both locks, so no reload or lookup is half done in the
+ * child; the child re-initialises them rather than unlocking (a writer's
+ * unlock checks the owner's TID, and the child's thread has a new one). */
+static void hosts_fork_prepare(void)
 {
-    /* Re-initialise rather than unlock: the owner does not exist here. */
+    pthread_mutex_lock(&reload_lock);
+    pthread_rwlock_wrlock(&db_lock);
+}
+
+static void hosts_fork_parent(void)
+{
+    pthread_rwlock_unlock(&db_lock);
+    pthread_mutex_unlock(&reload_lock);
+}
+
+static void hosts_fork_child(void)
+{
     pthread_rwlock_t rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
     pthread_mutex_t mx = PTHREAD_MUTEX_INITIALIZER;
     db_lock = rw;
     reload_lock = mx;
 }
 
-static void hosts_atfork_register(void)
+static const struct fr_fork_handlers hosts_fork = {
+    .name = "hosts", .rank = FR_FORK_RANK_HOSTS, .prepare = hosts_fork_prepare,
+    .parent = hosts_fork_parent, .child = hosts_fork_child,
+};
+
+static void hosts_fork_register(void)
 {
-    pthread_atfork(NULL, NULL, hosts_atfork_child);
+    hosts_fork_ok = fr_fork_register(&hosts_fork) == 0;
 }
 
 /* Re-check the file if due; load it the first time. FR_OK or FR_NOMEM. */
@@ -704,7 +724,9 @@ enum fr_status fr_hosts_lookup(const char *name, enum fr_hosts_mode mode, int fa
         return FR_PUNT;
     if (mode != FR_HOSTS_FAMILY && mode != FR_HOSTS_ALL)
         return FR_PUNT;
-    pthread_once(&atfork_once, hosts_atfork_register);
+    pthread_once(&fork_once, hosts_fork_register);
+    if (!hosts_fork_ok)
+        return FR_PUNT;   /* a child could inherit a lock held: libc answers */
     unsigned hconf = hosts_hconf();
     /* gethostbyname*_r reorder the addresses after nss_files when asked
      * to; FR_HOSTS_FAMILY serves them too, so libc must do it. */

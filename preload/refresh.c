@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "log.h"
 #include "msg.h"
 #include "rand.h"
@@ -34,7 +35,6 @@ struct sock {
 
 struct pending {
     int used;
-    pid_t pid;
     uint64_t expires_ms;
     uint16_t id, qtype, qclass;
     char name[FR_MSG_NAME_MAX * 4 + 1];
@@ -47,6 +47,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pending tab[FR_REFRESH_MAX];
 static atomic_int npending;
 static _Atomic uint64_t n_sent, n_stored;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_ok;
 
 void fr_refresh_counts(uint64_t *sent, uint64_t *stored)
 {
@@ -94,6 +96,40 @@ static void pending_drop(struct pending *p)
     atomic_fetch_sub(&npending, 1);
 }
 
+/* ---- fork ----
+ * A thread may hold the lock while another forks: take it first, so the
+ * child is forked at a quiet point (issue 9: children hung in
+ * fr_refresh_start without this). */
+static void refresh_fork_prepare(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+static void refresh_fork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+static void refresh_fork_child(void)
+{
+    /* The parent collects its own replies: the child closes its copies of
+     * the sockets (only those still ours) and forgets the refreshes. */
+    for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
+        if (tab[i].used)
+            pending_drop(&tab[i]);
+    pthread_mutex_init(&lock, NULL);
+}
+
+static const struct fr_fork_handlers refresh_fork = {
+    .name = "refresh", .rank = FR_FORK_RANK_REFRESH, .prepare = refresh_fork_prepare,
+    .parent = refresh_fork_parent, .child = refresh_fork_child,
+};
+
+static void refresh_fork_init(void)
+{
+    fork_ok = fr_fork_register(&refresh_fork) == 0;
+}
+
 void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass)
 {
     unsigned char *q = NULL;
@@ -101,6 +137,11 @@ void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qt
     uint16_t id;
     struct pending *p = NULL;
 
+    /* Without fork handlers a child could inherit the lock held: no
+     * refreshes then (entries simply expire into the normal path). */
+    pthread_once(&fork_once, refresh_fork_init);
+    if (!fork_ok)
+        return;
     id = fr_rand_id();
     if (strlen(name) >= sizeof p->name)
         return;
@@ -118,7 +159,6 @@ void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qt
         goto done;   /* busy: the cache offers the entry again later */
     memset(p, 0, sizeof *p);
     p->s4.fd = p->s6.fd = -1;
-    p->pid = getpid();
     p->id = id;
     p->qtype = qtype;
     p->qclass = qclass;
@@ -218,6 +258,22 @@ static int reap_sock(struct pending *p, struct sock *s, struct fr_cache *c)
     return 0;
 }
 
+/* At exit (exit() or the end of main; not _exit): close what is still
+ * pending, so the process ends with no descriptor of fastres's left open
+ * (valgrind --track-fds, a parent counting them). The kernel would close
+ * them a moment later anyway; this only makes the promise exact. A lock
+ * held by another, still running thread means that thread is using the
+ * table: it is left alone then (try-lock, never wait in exit). */
+__attribute__((destructor)) static void refresh_exit(void)
+{
+    if (atomic_load(&npending) == 0 || pthread_mutex_trylock(&lock) != 0)
+        return;
+    for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
+        if (tab[i].used)
+            pending_drop(&tab[i]);
+    pthread_mutex_unlock(&lock);
+}
+
 void fr_refresh_reap(struct fr_cache *c)
 {
     if (atomic_load_explicit(&npending, memory_order_relaxed) == 0)
@@ -225,16 +281,10 @@ void fr_refresh_reap(struct fr_cache *c)
     if (pthread_mutex_trylock(&lock) != 0)
         return;
     uint64_t now = fr_clock_mono_ms();
-    pid_t me = getpid();
     for (unsigned i = 0; i < FR_REFRESH_MAX; i++) {
         struct pending *p = &tab[i];
         if (!p->used)
             continue;
-        if (p->pid != me) {
-            /* Inherited across fork: the parent collects its own replies. */
-            pending_drop(p);
-            continue;
-        }
         int done = 0;
         struct sock *socks[2] = { &p->s4, &p->s6 };
         for (unsigned k = 0; k < 2 && !done; k++) {

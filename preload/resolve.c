@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "fork.h"
 #include "log.h"
 #include "refresh.h"
 #include "net/table.h"
@@ -79,6 +80,9 @@ static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t inflight_cond = PTHREAD_COND_INITIALIZER;
 static struct inflight inflight[INFLIGHT_MAX];
 static pthread_once_t inflight_once = PTHREAD_ONCE_INIT;
+/* 0 when the fork handlers could not be registered: every question then
+ * races on its own (sharing is only an optimisation). */
+static int inflight_ok;
 
 static void inflight_prepare(void)
 {
@@ -103,9 +107,14 @@ static void inflight_child(void)
     pthread_cond_init(&inflight_cond, NULL);
 }
 
+static const struct fr_fork_handlers inflight_fork = {
+    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .prepare = inflight_prepare,
+    .parent = inflight_parent, .child = inflight_child,
+};
+
 static void inflight_init(void)
 {
-    pthread_atfork(inflight_prepare, inflight_parent, inflight_child);
+    inflight_ok = fr_fork_register(&inflight_fork) == 0;
 }
 
 static struct inflight *inflight_find(const char *name, uint16_t qtype, uint16_t qclass)
@@ -208,25 +217,27 @@ static enum fr_status ask(const struct fr_config *cfg, const char *name, const u
             continue;
         }
         /* Join a question another thread is already racing, or lead it. */
-        pthread_mutex_lock(&inflight_lock);
-        struct inflight *f = inflight_find(name, qtypes[i], qclass);
-        if (f && !f->done) {
-            f->waiters++;
-            qs[i].follow = f;
-        } else {
-            for (unsigned k = 0; k < INFLIGHT_MAX && !f; k++)
-                if (!inflight[k].used)
-                    f = &inflight[k];
-            if (f && !f->used) {
-                memset(f, 0, sizeof *f);
-                f->used = 1;
-                snprintf(f->name, sizeof f->name, "%s", name);
-                f->qtype = qtypes[i];
-                f->qclass = qclass;
-                qs[i].lead = f;
+        if (inflight_ok) {
+            pthread_mutex_lock(&inflight_lock);
+            struct inflight *f = inflight_find(name, qtypes[i], qclass);
+            if (f && !f->done) {
+                f->waiters++;
+                qs[i].follow = f;
+            } else {
+                for (unsigned k = 0; k < INFLIGHT_MAX && !f; k++)
+                    if (!inflight[k].used)
+                        f = &inflight[k];
+                if (f && !f->used) {
+                    memset(f, 0, sizeof *f);
+                    f->used = 1;
+                    snprintf(f->name, sizeof f->name, "%s", name);
+                    f->qtype = qtypes[i];
+                    f->qclass = qclass;
+                    qs[i].lead = f;
+                }
             }
+            pthread_mutex_unlock(&inflight_lock);
         }
-        pthread_mutex_unlock(&inflight_lock);
         if (qs[i].follow)
             continue;
         race[nrace] = (struct fr_question){ .name = name, .qtype = qtypes[i], .qclass = qclass };
@@ -508,6 +519,13 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     /* glibc: the h_errno of the last query made (HOST_NOT_FOUND when no
      * query was made at all). */
     return last;
+}
+
+void fr_resolve_reap(void)
+{
+    struct fr_cache *c = atomic_load_explicit(&cache, memory_order_acquire);
+    if (c)
+        fr_refresh_reap(c);   /* returns at once when nothing is pending */
 }
 
 void fr_resolve_stats_print(void)

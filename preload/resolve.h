@@ -48,6 +48,12 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
                                  unsigned n, uint16_t qclass, int search, struct fr_search *out);
 void fr_search_free(struct fr_search *s);
 
+/* Collect refresh replies that have come in and close the sockets of
+ * refreshes that are done or expired (refresh.h), without blocking. Every
+ * interposed call runs this, so that "the next fastres call" closes them
+ * whatever that call is (an /etc/hosts answer, a punt, freeaddrinfo). */
+void fr_resolve_reap(void);
+
 /* Counters for FASTRES_STATS. */
 void fr_resolve_stats_print(void);
 

@@ -19,6 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -710,4 +714,160 @@ Test(config, search_list_limits)
 Test(config, free_null)
 {
     fr_config_free(NULL);
+}
+
+/* ---- reading the files (issue 9, defect 2) ----
+ * These go through fr_config_acquire() and the real /etc paths. Each test
+ * runs in its own process (Criterion), which first moves to a mount
+ * namespace of its own with a tmpfs over /etc: the files can then be
+ * anything, a directory included, without touching the lab's. */
+
+/* Past the 64 KiB fastres once refused to read (and took for missing). */
+#define BIG_FILE_BYTES (70 * 1024)
+#define ETC_DIR "a directory"   /* etc_set: make the path a directory */
+
+static void etc_put(const char *path, const char *what)
+{
+    if (unlink(path) != 0)
+        rmdir(path);
+    if (!what)
+        return;   /* missing */
+    if (!strcmp(what, ETC_DIR)) {
+        cr_assert_eq(mkdir(path, 0755), 0, "mkdir %s: %s", path, strerror(errno));
+        return;
+    }
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fputs(what, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* resolv.conf and nsswitch.conf as given: text, NULL (missing) or ETC_DIR. */
+static void etc_set(const char *resolv, const char *nss)
+{
+    static int done;
+    if (!done) {
+        LAB_REQUIRE();
+        cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+        cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+        cr_assert_eq(mount("fastres-test-etc", "/etc", "tmpfs", 0, "size=1m"), 0, "%s", strerror(errno));
+        done = 1;
+    }
+    etc_put("/etc/resolv.conf", resolv);
+    etc_put("/etc/nsswitch.conf", nss);
+    fr_config_reset();
+}
+
+/* BIG_FILE_BYTES of comment lines, then last_line. */
+static char *big_text(const char *last_line)
+{
+    size_t n = BIG_FILE_BYTES + 64 + strlen(last_line) + 1;   /* the loop may overshoot by a line */
+    char *t = malloc(n);
+    cr_assert_not_null(t);
+    size_t len = 0;
+    static const char line[] = "# a long comment line, as generated files have them\n";
+    while (len < BIG_FILE_BYTES) {
+        memcpy(t + len, line, sizeof line - 1);
+        len += sizeof line - 1;
+    }
+    strcpy(t + len, last_line);
+    return t;
+}
+
+static void expect_server(const struct fr_config *c, const char *addr)
+{
+    cr_assert_not_null(c, "no configuration: calls would go to libc");
+    cr_expect_eq(c->nservers, 1, "%u servers", c->nservers);
+    cr_expect_str_eq(c->servers[0].text, addr, "server %s, expected %s", c->servers[0].text, addr);
+}
+
+Test(config, resolv_conf_over_64k_is_read_whole)
+{
+    char *t = big_text("nameserver 127.0.0.33\n");
+    etc_set(t, "hosts: files dns\n");
+    const struct fr_config *c = fr_config_acquire();
+    expect_server(c, "127.0.0.33");
+    cr_expect_null(c->punt, "punt: %s", c->punt);
+    fr_config_release(c);
+    free(t);
+}
+
+Test(config, nsswitch_conf_over_64k_is_read_whole)
+{
+    char *t = big_text("hosts: files dns\n");
+    etc_set("nameserver 127.0.0.33\n", t);
+    const struct fr_config *c = fr_config_acquire();
+    expect_server(c, "127.0.0.33");
+    cr_expect_null(c->punt, "punt: %s", c->punt);
+    cr_expect_eq(c->hosts_first, 1);
+    fr_config_release(c);
+    free(t);
+}
+
+/* A missing resolv.conf is glibc's default, 127.0.0.1 (unchanged). */
+Test(config, missing_resolv_conf_is_glibc_default)
+{
+    etc_set(NULL, "hosts: files dns\n");
+    const struct fr_config *c = fr_config_acquire();
+    expect_server(c, "127.0.0.1");
+    fr_config_release(c);
+}
+
+/* Opens (a directory does) but cannot be read: glibc's res_init fails; no
+ * configuration may be invented, so libc answers. */
+Test(config, unreadable_resolv_conf_goes_to_libc)
+{
+    etc_set(ETC_DIR, "hosts: files dns\n");
+    const struct fr_config *c = fr_config_acquire();
+    cr_expect_null(c, "a configuration with %s", c ? c->servers[0].text : "");
+    fr_config_release(c);
+}
+
+Test(config, unreadable_nsswitch_conf_goes_to_libc)
+{
+    etc_set("nameserver 127.0.0.33\n", ETC_DIR);
+    const struct fr_config *c = fr_config_acquire();
+    cr_expect_null(c, "a configuration although nsswitch.conf cannot be read");
+    fr_config_release(c);
+}
+
+Test(config, unreadable_resolv_conf_keeps_last_configuration)
+{
+    etc_set("nameserver 127.0.0.33\n", "hosts: files dns\n");
+    const struct fr_config *c = fr_config_acquire();
+    expect_server(c, "127.0.0.33");
+    uint64_t gen = c->generation;
+    fr_config_release(c);
+    etc_set(ETC_DIR, "hosts: files dns\n");
+    c = fr_config_acquire();
+    expect_server(c, "127.0.0.33");
+    cr_expect_eq(c->generation, gen, "a new configuration from an unreadable file");
+    fr_config_release(c);
+    /* Readable again: read again. */
+    etc_set("nameserver 127.0.0.34\n", "hosts: files dns\n");
+    c = fr_config_acquire();
+    expect_server(c, "127.0.0.34");
+    fr_config_release(c);
+}
+
+/* Out of descriptors (EMFILE) is not "no resolv.conf" (glibc: res_init
+ * fails on every open error but the persistent ones). */
+Test(config, resolv_conf_open_failure_goes_to_libc)
+{
+    etc_set("nameserver 127.0.0.33\n", "hosts: files dns\n");
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;   /* few descriptors to fill */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fds[64], n = 0;
+    while (n < 64 && (fds[n] = dup(0)) >= 0)
+        n++;
+    cr_assert_eq(errno, EMFILE);
+    const struct fr_config *c = fr_config_acquire();
+    while (n > 0)
+        close(fds[--n]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    cr_expect_null(c, "a configuration (%s) without reading resolv.conf", c ? c->servers[0].text : "");
+    fr_config_release(c);
 }

@@ -293,6 +293,16 @@ static struct ep_case ep_cases[] = {
     { { "ghbnr", "nx.test", "1024" }, { "rc", "ok", "herr" }, { "0", "0", "HOST_NOT_FOUND" }, 1, 0, 0 },
     { { "ghbn2r", "foo.test", "inet6", "1024" }, { "rc", "addrs" }, { "0", "fd00::1" }, 1, 0, 0 },
     { { "ghbn2r", "foo.test", "inet6", "16" }, { "rc" }, { "ERANGE" }, 1, 1, 0 },
+    /* The thread's h_errno after gethostbyname_r (therr; glibc's resolver
+     * leaves a code there), and a search whose every candidate the
+     * server refuses: EAGAIN (issue 9, defect 6). */
+    { { "ghbnr", "foo.test", "1024" }, { "rc", "herr", "therr" }, { "0", "0", "HOST_NOT_FOUND" }, 1, 0, 0 },
+    { { "ghbnr", "nx.test", "1024" }, { "rc", "herr", "therr" }, { "0", "HOST_NOT_FOUND", "HOST_NOT_FOUND" }, 1, 0, 0 },
+    { { "ghbn2r", "v4only.test", "inet6", "1024" }, { "rc", "herr", "therr" }, { "0", "NO_DATA", "NO_DATA" }, 1, 0, 0 },
+    { { "ghbnr", "many.test", "1024" }, { "rc", "therr" }, { "ERANGE", "HOST_NOT_FOUND" }, 1, 0, 0 },
+    { { "ghbnr", "shadow.test", "1024" }, { "rc", "therr" }, { "0", "unset" }, 1, 1, 0 },
+    { { "ghbnr", "refused", "1024" }, { "rc", "herr", "therr" }, { "EAGAIN", "TRY_AGAIN", "TRY_AGAIN" }, 1, 0, 0 },
+    { { "ghbn2r", "refused", "inet6", "1024" }, { "rc", "herr", "therr" }, { "EAGAIN", "TRY_AGAIN", "TRY_AGAIN" }, 1, 0, 0 },
     { { "res", "res_query", "foo.test", "-", "a" }, { "lib", "rcode", "addrs" }, { "libfastres.so", "0", "10.0.0.1" }, 1, 0, 0 },
     { { "res", "__res_query", "foo.test", "-", "a" }, { "lib", "addrs" }, { "libfastres.so", "10.0.0.1" }, 0, 0, 0 },
     { { "res", "res_search", "short", "-", "a" }, { "lib", "addrs" }, { "libfastres.so", "10.0.0.3" }, 1, 0, 0 },
@@ -454,7 +464,10 @@ Test(preload, all_silent_is_try_again)
     field(line, "herr", v, sizeof v);
     cr_expect_str_eq(v, "TRY_AGAIN", "%s", line);
     field(line, "rc", v, sizeof v);
-    cr_expect(!strcmp(v, "ETIMEDOUT") || !strcmp(v, "EAGAIN"), "gethostbyname_r rc %s", v);
+    /* glibc 2.36 returns EAGAIN (nss_dns: TRY_AGAIN becomes EAGAIN). */
+    cr_expect_str_eq(v, "EAGAIN", "gethostbyname_r rc %s", v);
+    field(line, "therr", v, sizeof v);
+    cr_expect_str_eq(v, "TRY_AGAIN", "gethostbyname_r leaves h_errno %s", v);
     nth_line(&r, 3, line, sizeof line);
     field(line, "herr", v, sizeof v);
     cr_expect_str_eq(v, "TRY_AGAIN", "%s", line);
@@ -565,6 +578,40 @@ Test(preload, no_descriptor_left_open)
         field(line, "after", a, sizeof a);
         cr_expect_str_eq(a, b, "descriptors changed: %s", line);
     }
+}
+
+/* A refreshing lookup leaves a socket open past the call (refresh.h);
+ * any later call into fastres closes it once the reply is in, even one
+ * that never reaches DNS (an /etc/hosts answer). Issue 9, defect 5: the
+ * socket used to be closed only by a later DNS lookup. */
+#define ADDR_REFRESH "127.0.0.12"
+Test(preload, refresh_socket_closed_by_any_later_call)
+{
+    LAB_REQUIRE();
+    /* TTL 3 s: the refresh window is its last second. */
+    const char *const args[] = { "--mode", "answer", "--ttl", "3", "--record", "hot.test=A:10.9.0.1", NULL };
+    cr_assert_eq(lab_fault_start(&procs[2], ADDR_REFRESH, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_REFRESH "\n"), 0);
+    cr_assert_eq(lab_write_file("/etc/hosts", HOSTS), 0);
+    static struct run r;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "gai", "hot.test", "inet", "sleep", "2300", "nfds",
+                                 "gai", "hot.test", "inet", "nfds", "sleep", "1500",
+                                 "ghbn", "localhost", "nfds", NULL };
+    probe(&r, 1, env, argv);
+    char line[4096], v[16];
+    int n[3];
+    const int at[3] = { 2, 4, 7 };   /* the nfds lines */
+    for (int i = 0; i < 3; i++) {
+        nth_line(&r, at[i], line, sizeof line);
+        field(line, "n", v, sizeof v);
+        n[i] = atoi(v);
+        cr_assert_gt(n[i], 0, "no descriptor count: %s", line);
+    }
+    cr_assert_not_null(strstr(r.err, "refreshes sent 1"), "no refresh was sent: %s", r.err);
+    cr_expect_eq(n[1], n[0] + 1, "the refresh should hold one socket: %d then %d", n[0], n[1]);
+    cr_expect_eq(n[2], n[0], "an /etc/hosts lookup after the reply left %d descriptor(s) open",
+                 n[2] - n[0]);
 }
 
 /* ---- falling through to libc ---- */

@@ -5,6 +5,8 @@
  * prove what went to the network; the cache's clock is faked. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -240,5 +242,97 @@ Test(resolve, forked_child_keeps_a_working_cache)
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child lookups failed");
     cr_assert_eq(lab_query_count(&up), 2, "the child's hit came from the inherited cache");
+    fr_config_free(c);
+}
+
+/* ---- threads forking while others resolve (issue 9, defect 1) ---- */
+
+/* The issue's recipe: 8 threads resolving, 500 children each resolving
+ * once; before every lock had a fork handler, 31-64 children hung. */
+#define FORK_THREADS 8
+#define FORK_CHILDREN 500
+/* A child does one cache hit and exits: far below a millisecond. Two
+ * seconds is generous on a shared, sanitised machine yet ends a hung
+ * child long before the suite's timeout. */
+#define FORK_CHILD_MAX_MS 2000
+/* Stop after this many hung children: the test has failed already. */
+#define FORK_HUNG_MAX 3
+
+struct fork_ctx {
+    const struct fr_config *c;
+    atomic_int stop;
+};
+
+static void *fork_resolver(void *arg)
+{
+    struct fork_ctx *x = arg;
+    while (!atomic_load(&x->stop)) {
+        /* A hit in the refresh window, and a refresh started by hand, so
+         * the refresh lock is held as often as a busy program holds it. */
+        lookup(x->c, "hot.test", FR_T_A);
+        fr_refresh_start(x->c, "hot.test", FR_T_A, FR_C_IN);
+    }
+    return NULL;
+}
+
+/* 0: the child exited 0 in time; 1: it failed; 2: it hung (killed). */
+static int fork_child_wait(pid_t pid)
+{
+    double t0 = lab_now_ms();
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+        if (r < 0)
+            return 1;
+        if (lab_now_ms() - t0 > FORK_CHILD_MAX_MS) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return 2;
+        }
+        usleep(1000);
+    }
+}
+
+Test(resolve, threads_forking_while_others_resolve, .timeout = 120)
+{
+    /* TTL 100 s: the refresh window is its last 10 s. */
+    const char *args[] = { "--mode", "answer", "--ttl", "100", "--record", "hot.test=A:10.9.0.1", NULL };
+    cr_assert_eq(lab_fault_start(&up, UP, args), 0, "faultdns did not start");
+    struct fr_config *c = cfg_with(NULL);
+    fr_clock_set_fake(T0);
+    cr_assert_eq(lookup(c, "hot.test", FR_T_A), FR_OK);
+    /* No upstream from here on: a refresh reply would renew the entry and
+     * take it out of the refresh window. */
+    lab_proc_stop(&up);
+    fr_clock_set_fake(T0 + 91000);
+
+    struct fork_ctx x = { .c = c };
+    pthread_t th[FORK_THREADS];
+    for (int i = 0; i < FORK_THREADS; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, fork_resolver, &x), 0);
+    int hung = 0, failed = 0, n = 0;
+    for (; n < FORK_CHILDREN && hung < FORK_HUNG_MAX; n++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            /* 3 s (FR_CACHE_REFRESH_RETRY_MS) later than the parent: the
+             * entry is handed out for refresh again, so this one lookup
+             * goes through fr_refresh_start. */
+            fr_clock_set_fake(T0 + 95000);
+            _exit(lookup(c, "hot.test", FR_T_A) == FR_OK ? 0 : 1);
+        }
+        int r = fork_child_wait(pid);
+        hung += r == 2;
+        failed += r == 1;
+    }
+    atomic_store(&x.stop, 1);
+    for (int i = 0; i < FORK_THREADS; i++)
+        pthread_join(th[i], NULL);
+    cr_assert_eq(hung, 0, "%d of %d children hung (killed after %d ms)", hung, n, FORK_CHILD_MAX_MS);
+    cr_assert_eq(failed, 0, "%d of %d children failed their lookup", failed, n);
+    cr_assert_eq(n, FORK_CHILDREN, "fork failed after %d children", n);
     fr_config_free(c);
 }

@@ -172,4 +172,30 @@ run threads-cached 0 -- \
 run fork-closefrom 0 FASTRES_CACHE_SIZE=0 -- \
     gai foo.test inet fork foo.test closeall foo.test closeall v4only.test ghbn foo.test
 
+# One refreshing lookup and then no other call (issue 9, defect 5): the
+# refresh socket outlives the call, and exit must close it (refresh.c's
+# destructor); "no descriptor left open" above is the check. A faultdns
+# with a 3 s TTL: the second lookup, 2.3 s after the first, falls in the
+# refresh window (the last second).
+RADDR=127.0.0.6
+"$TOOLS/faultdns" --listen $RADDR --mode answer --ttl 3 --record hot.test=A:10.9.0.1 \
+    --count-file "$dir/faultdns.count" 2>"$dir/faultdns.err" &
+fpid=$!
+trap 'kill $dpid $fpid 2>/dev/null; wait $dpid $fpid 2>/dev/null' EXIT
+printf 'nameserver %s\n' $RADDR >/etc/resolv.conf
+i=0
+until "$PROBE" gai hot.test inet 2>/dev/null | grep -q 'rc=0 '; do
+    i=$((i + 1))
+    [ $i -ge $START_TRIES ] && break
+    sleep 0.1
+done
+run refresh-then-exit 0 FASTRES_STATS=1 -- gai hot.test inet sleep 2300 gai hot.test inet
+if grep -q 'refreshes sent 1' "$dir/refresh-then-exit.err"; then
+    ok "refresh-then-exit: the refresh was sent"
+else
+    bad "refresh-then-exit: no refresh sent (the check above proves nothing)"
+    sed 's/^/      /' "$dir/refresh-then-exit.err" | head -10
+fi
+printf 'nameserver %s\nsearch lab.test\n' $ADDR >/etc/resolv.conf
+
 finish

@@ -13,7 +13,9 @@
  *                              or ok=0 herr=HOST_NOT_FOUND|...
  *   ghbn2 NAME FAMILY          gethostbyname2, same output
  *   ghbnr NAME BUFLEN          gethostbyname_r with a BUFLEN-octet buffer:
- *                              rc=0|ERANGE|... and the ghbn fields
+ *                              rc=0|ERANGE|... and the ghbn fields; herr= is
+ *                              *h_errnop, therr= the thread's h_errno after
+ *                              the call (unset: not touched)
  *   ghbn2r NAME FAMILY BUFLEN  gethostbyname2_r
  *   res FUNC NAME DOMAIN TYPE  FUNC is any of res_query, __res_query,
  *                              res_search, res_querydomain, res_nquery, ...
@@ -33,6 +35,8 @@
  *   closeall NAME              close every descriptor >= 3, then gai
  *   fds NAME                   descriptors before/after a getaddrinfo:
  *                              before=N after=M
+ *   sleep MS                   sleep MS milliseconds, calling nothing
+ *   nfds                       descriptors open now: n=N
  *   editres                    res_init, then _res.retrans = 1 (an edited
  *                              _res, which glibc then follows)
  *
@@ -95,6 +99,9 @@ static const char *eai_name(int rc)
     default: return "EAI_OTHER";
     }
 }
+
+/* Not an h_errno code: "never set" (ghbnr, ghbn2r). */
+#define FRPROBE_HERR_UNSET 12345
 
 static const char *herr_name(int h)
 {
@@ -287,6 +294,10 @@ static void op_ghbn(const char *op, const char *name, int family, int use_r, siz
         struct hostent he, *result = NULL;
         int herr = 0;
         char *buf = malloc(buflen ? buflen : 1);
+        /* glibc leaves a code in the thread's h_errno too (programs such
+         * as threaded perl read it): a value no call sets shows whether it
+         * was touched. */
+        h_errno = FRPROBE_HERR_UNSET;
         int rc = family == -1 ? gethostbyname_r(name, &he, buf, buflen, &result, &herr)
                               : gethostbyname2_r(name, family, &he, buf, buflen, &result, &herr);
         double el = now_ms() - t0;
@@ -295,7 +306,9 @@ static void op_ghbn(const char *op, const char *name, int family, int use_r, siz
             print_hostent(result);
         else
             printf(" ok=0");
-        printf(" herr=%s ms=%.1f\n", herr_name(herr), el);
+        int therr = h_errno;
+        printf(" herr=%s therr=%s ms=%.1f\n", herr_name(herr),
+               therr == FRPROBE_HERR_UNSET ? "unset" : herr_name(therr), el);
         free(buf);
         return;
     }
@@ -485,6 +498,14 @@ int main(int argc, char **argv)
             printf("op=fds name=%s rc=%s before=%d after=%d\n", argv[i + 1], eai_name(rc), before,
                    after);
             i += 1;
+        } else if (!strcmp(op, "sleep")) {
+            need(argc, i, 1, op);
+            /* No resolver call meanwhile: what fastres keeps open then. */
+            usleep((useconds_t)strtoul(argv[i + 1], NULL, 10) * 1000u);
+            printf("op=sleep ms=%s\n", argv[i + 1]);
+            i += 1;
+        } else if (!strcmp(op, "nfds")) {
+            printf("op=nfds n=%d\n", count_fds());
         } else if (!strcmp(op, "editres")) {
             res_init();
             _res.retrans = 1;
