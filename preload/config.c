@@ -483,6 +483,7 @@ static void apply_env(struct fr_config *c, const char *(*get)(const char *))
     env_uint(get, "FASTRES_CACHE_NEG_MAX_TTL", 0, 7 * 86400, &c->cache_neg_max_ttl);
     env_uint(get, "FASTRES_STALE_MAX", 0, 7 * 86400, &c->stale_max);
     env_bool(get, "FASTRES_REFRESH", &c->refresh);
+    env_bool(get, "FASTRES_PARALLEL_SEARCH", &c->parallel_search);
     env_bool(get, "FASTRES_STATS", &c->stats);
     if (c->resend_max_ms < c->resend_ms)
         c->resend_max_ms = c->resend_ms;
@@ -522,6 +523,7 @@ struct fr_config *fr_config_parse(const char *resolv_conf, const char *nsswitch_
     c->cache_neg_max_ttl = DEFAULT_NEG_MAX_TTL;
     c->stale_max = DEFAULT_STALE_MAX;
     c->refresh = 1;
+    c->parallel_search = 1;
     if (parse_resolv(c, resolv_conf) != 0) {
         fr_config_free(c);
         return NULL;

@@ -60,6 +60,7 @@ struct fr_config {
      * net/plan.h), and the hedge delay's floor and cap. */
     int race;
     unsigned hedge_min_ms, hedge_max_ms;
+    int parallel_search;             /* FASTRES_PARALLEL_SEARCH (resolve.c) */
     unsigned server_budget_ms[FR_MAX_SERVERS];
     /* Cache settings. */
     unsigned cache_size;

@@ -22,13 +22,19 @@
 #include "config.h"
 #include "status.h"
 
-/* Questions raced together in one call: A and AAAA for AF_UNSPEC. */
-#define FR_ENGINE_MAX_QUESTIONS 2
+/* Questions for one name: A and AAAA for AF_UNSPEC. */
+#define FR_ENGINE_PAIR 2
+/* Names asked in one call: a search-list candidate and the ones after it
+ * (resolve.c asks several at once). Four covers Kubernetes' three search
+ * domains and the name as it is. */
+#define FR_ENGINE_MAX_NAMES 4
+#define FR_ENGINE_MAX_QUESTIONS (FR_ENGINE_PAIR * FR_ENGINE_MAX_NAMES)
 
 struct fr_question {
     /* in */
     const char *name;      /* text form, no trailing dot needed */
     uint16_t qtype, qclass;
+    unsigned group;        /* questions of one name share a group (A/AAAA) */
     /* out */
     enum fr_status status; /* FR_OK: answer holds the winning reply */
     uint8_t *answer;       /* malloc'd winning reply (NOERROR or NXDOMAIN) */
@@ -40,6 +46,8 @@ struct fr_question {
      * glibc treats as "no server present" and stops searching. */
     int fail_rcode;
     int conn_refused;
+    int finished;          /* set when status is final (also seen by `settled`) */
+    int abandoned;         /* ended unfinished because `settled` said so */
 };
 
 /* Ask n questions (n <= FR_ENGINE_MAX_QUESTIONS) of cfg's servers.
@@ -47,7 +55,17 @@ struct fr_question {
  * FR_AGAIN (deadline passed, or every server failed), FR_BADNAME (the name
  * cannot be put in a query), or FR_NOMEM/FR_PUNT (fastres could not set
  * up: the caller goes to libc). Returns FR_OK when the engine ran, else
- * the set-up failure. */
+ * the set-up failure.
+ *
+ * Within a group, once one question has its answer the others get as long
+ * again plus one maximal re-send interval (glibc returns the first answer
+ * alone when the second times out). settled (may be NULL) is called with
+ * arg whenever questions have finished; when it returns 1 the call ends:
+ * questions still open get FR_AGAIN and `abandoned`. */
+typedef int (*fr_engine_settled_fn)(void *arg);
+enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs, unsigned n,
+                             fr_engine_settled_fn settled, void *arg);
+/* fr_engine_ask without the early end. */
 enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *qs, unsigned n);
 
 /* Counters since start (for FASTRES_STATS and tests). */

@@ -28,7 +28,7 @@ struct fr_reply {
 
 struct fr_search {
     /* out */
-    struct fr_reply reply[FR_ENGINE_MAX_QUESTIONS];  /* per question of the winning candidate */
+    struct fr_reply reply[FR_ENGINE_PAIR];  /* per question of the winning candidate */
     char name[FR_RESOLVE_NAME_MAX];   /* the candidate that answered */
     /* On success of a search: the h_errno glibc leaves behind, since
      * __res_context_search sets HOST_NOT_FOUND before the first query and

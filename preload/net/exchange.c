@@ -94,6 +94,7 @@ struct exchange {
     struct fr_plan plan;
     struct question_state qs[FR_ENGINE_MAX_QUESTIONS];
     unsigned nq;
+    int finished_since;     /* a question finished since `settled` last ran */
 };
 
 static void question_finish(struct question_state *q, enum fr_status st)
@@ -101,7 +102,9 @@ static void question_finish(struct question_state *q, enum fr_status st)
     if (q->done)
         return;
     q->done = 1;
+    q->x->finished_since = 1;
     q->out->status = st;
+    q->out->finished = 1;
     atomic_fetch_add(st == FR_OK ? &stats.won : &stats.failed, 1);
 }
 
@@ -314,11 +317,14 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
     out->sent = 0;
     out->fail_rcode = -1;
     out->conn_refused = 0;
+    out->finished = 0;
+    out->abandoned = 0;
     if (!name_ok(out->name) ||
         ares_create_query(out->name, out->qclass, out->qtype, 0, 1, &q->qbuf, &q->qlen,
                           cfg->edns0 ? EXCHANGE_EDNS_SIZE : 0) != ARES_SUCCESS) {
         q->done = 1;
         out->status = FR_BADNAME;
+        out->finished = 1;
         return FR_OK;
     }
     if (cfg->trust_ad && q->qlen > 3)
@@ -385,7 +391,33 @@ static void question_tick(struct question_state *q, uint64_t now, uint64_t *wake
         question_check_exhausted(q);
 }
 
+/* Once one question of a group has its answer, the others get as long
+ * again as the first took plus one maximal re-send interval, not the
+ * whole deadline: glibc likewise returns the first answer alone when the
+ * second times out (res_send.c send_dg), and a server that drops AAAA
+ * questions must not cost the full deadline. */
+static void group_grace(struct exchange *x, uint64_t now, uint64_t *first_win)
+{
+    const struct fr_config *cfg = x->cfg;
+    for (unsigned i = 0; i < x->nq; i++) {
+        struct question_state *q = &x->qs[i];
+        if (!q->done || q->out->status != FR_OK || first_win[i])
+            continue;
+        first_win[i] = now;
+        uint64_t grace = now + (now - x->start_us) + (uint64_t)cfg->resend_max_ms * US_PER_MS;
+        for (unsigned k = 0; k < x->nq; k++)
+            if (x->qs[k].out->group == q->out->group && x->qs[k].deadline_us > grace)
+                x->qs[k].deadline_us = grace;
+    }
+}
+
 enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *qs, unsigned n)
+{
+    return fr_engine_ask(cfg, qs, n, NULL, NULL);
+}
+
+enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs, unsigned n,
+                             fr_engine_settled_fn settled, void *arg)
 {
     struct exchange x;
     enum fr_status ret = FR_OK;
@@ -408,27 +440,14 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
             goto done;
     }
 
-    uint64_t first_win = 0;
+    uint64_t first_win[FR_ENGINE_MAX_QUESTIONS] = { 0 };
     for (;;) {
         uint64_t now = fr_clock_mono_us();
         int pending = 0;
-        /* Once one question of a pair has its answer, the other gets as long
-         * again as the first took plus one maximal re-send interval, not the
-         * whole deadline: glibc likewise returns the first answer alone
-         * when the second times out (res_send.c send_dg), and a server that
-         * drops AAAA questions must not cost the full deadline. */
-        if (!first_win)
-            for (unsigned i = 0; i < n; i++)
-                if (x.qs[i].done && qs[i].status == FR_OK)
-                    first_win = now;
-        uint64_t grace = first_win ? first_win + (first_win - x.start_us) +
-                                         (uint64_t)cfg->resend_max_ms * US_PER_MS
-                                   : UINT64_MAX;
+        group_grace(&x, now, first_win);
         uint64_t wake = UINT64_MAX;
         for (unsigned i = 0; i < n; i++) {
             struct question_state *q = &x.qs[i];
-            if (!q->done && q->deadline_us > grace)
-                q->deadline_us = grace;
             if (!q->done && now >= q->deadline_us)
                 question_finish(q, FR_AGAIN);
             if (q->done)
@@ -438,6 +457,17 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
             question_tick(q, now, &wake);
             if (!q->done)
                 pending = 1;
+        }
+        if (pending && settled && x.finished_since) {
+            x.finished_since = 0;
+            if (settled(arg)) {
+                for (unsigned i = 0; i < n; i++)
+                    if (!x.qs[i].done) {
+                        qs[i].abandoned = 1;
+                        question_finish(&x.qs[i], FR_AGAIN);
+                    }
+                break;
+            }
         }
         if (!pending)
             break;
