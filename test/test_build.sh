@@ -27,7 +27,11 @@ writes_top() { grep -E '(^|[ ;])(cp|install|ln|mv)( .*)? (\./)?libfastres\.so *$
 dry() { # dry OUT ARGS...: the commands `make ARGS` would run
     out=$1
     shift
-    make -n -B -C "$top" --no-print-directory "$@" >"$out" 2>&1
+    # Run by `make check-fast` this inherits the caller's make state
+    # (MAKEFLAGS carries SAN=1 under check-san) and run-all.sh's BUILD:
+    # start from a clean one.
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u SAN \
+        make -n -B -C "$top" --no-print-directory "$@" >"$out" 2>&1
 }
 
 # The normal build does write it (so the pattern above can match at all).
