@@ -25,8 +25,9 @@
 # sanitizers, so the BUILD=build run has already tested the same package.
 # Ends with "N passed, N failed".
 #
-# Conditions given to expect() are single-quoted on purpose: eval'd later.
-# shellcheck disable=SC2016
+# Conditions given to expect() are single-quoted on purpose: eval'd later
+# (SC2034: variables they read look unused to shellcheck).
+# shellcheck disable=SC2016,SC2034
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -184,7 +185,7 @@ copy_with_libs "$R" /bin/dash "$(command -v od)" "$(command -v cat)" "$(command 
     die "cannot fill the scratch root $R"
 ln -s dash "$R/bin/sh"
 # The scripts redirect to /dev/null.
-mkdir -p "$R/dev" && mknod -m 0666 "$R/dev/null" c 1 3 || die "cannot make $R/dev/null"
+{ mkdir -p "$R/dev" && mknod -m 0666 "$R/dev/null" c 1 3; } || die "cannot make $R/dev/null"
 printf 'hosts: files dns\n' >"$R/etc/nsswitch.conf"
 printf '127.0.0.1 localhost\n' >"$R/etc/hosts"
 printf 'nameserver 127.0.0.3\n' >"$R/etc/resolv.conf"
