@@ -48,6 +48,10 @@ version=$(dpkg-parsechangelog -S Version)
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 deb=$out/fastres_${version}_$arch.deb
 rm -f "$out"/fastres_"$version"_* "$out"/fastres-dbgsym_"$version"_*
+# make -j2 unless the caller says otherwise: the project's build machines
+# have 2 cores.
+DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-parallel=2}
+export DEB_BUILD_OPTIONS
 dpkg-buildpackage -us -uc -b
 [ -f "$deb" ] || { echo "deb.sh: dpkg-buildpackage did not write $deb" >&2; exit 1; }
 

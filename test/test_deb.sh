@@ -169,6 +169,9 @@ run diff "$T/want" "$T/have"
 expect "package holds exactly the expected files" '[ $rc = 0 ]'
 run sh -c 'dpkg-deb --ctrl-tarfile "$1" | tar -t | sed "s|^\./||" | grep . | sort | tr "\n" " "' - "$DEB"
 expect "no maintainer script: control holds control and md5sums only" '[ "$(cat "$T/out")" = "control md5sums " ]'
+run grep -h '^fr_version=' "$top/scripts/fastres-run" "$top/scripts/fastres-systemd"
+expect "debian/changelog's version $version is the scripts' fr_version" \
+    '[ "$(sort -u "$T/out")" = "fr_version=$version" ]'
 run dpkg-deb -f "$DEB" Package Version Architecture Depends
 expect "control: fastres $version $arch, depends on libc6" \
     'grep -qx "Package: fastres" "$T/out" && grep -qx "Version: $version" "$T/out" && grep -qx "Architecture: $arch" "$T/out" && grep -q "^Depends: .*libc6" "$T/out"'
