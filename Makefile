@@ -131,4 +131,15 @@ uninstall:
 	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || :
 # DEPLOY-END
 
+# DEB-BEGIN (Debian package)
+# `make deb`: scripts/deb.sh builds the package with dpkg-buildpackage from a
+# copy of the tree in $(DEB_DIR)/fastres (it writes its results into the
+# copy's parent, and its clean step must not touch build/), so the package
+# lands in $(DEB_DIR): fastres_<version>_<arch>.deb; lintian must report no error.
+DEB_DIR ?= $(BUILD)/deb
+.PHONY: deb
+deb: deps
+	scripts/deb.sh $(DEB_DIR)
+# DEB-END
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

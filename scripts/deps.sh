@@ -4,6 +4,9 @@
 set -eu
 PKGS="build-essential pkg-config libc-ares-dev libcriterion-dev dnsmasq-base iproute2 util-linux nftables
  valgrind gnuplot-nox curl wget python3 perl nodejs default-jre-headless debootstrap busybox bash-static"
+# `make deb` (scripts/deb.sh): dpkg-buildpackage, dh, lintian. No fakeroot:
+# debian/control says Rules-Requires-Root: no.
+PKGS="$PKGS dpkg-dev debhelper lintian"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
