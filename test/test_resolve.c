@@ -336,3 +336,123 @@ Test(resolve, threads_forking_while_others_resolve, .timeout = 120)
     cr_assert_eq(n, FORK_CHILDREN, "fork failed after %d children", n);
     fr_config_free(c);
 }
+
+/* ---- the search list, asked ahead (resolve.c search_parallel) ---- */
+
+#define K8S_RESOLV                                                                                \
+    "nameserver " UP "\nsearch ns.svc.cluster.local svc.cluster.local cluster.local\n"            \
+    "options ndots:5 timeout:1 attempts:1\n"
+
+/* A Kubernetes-like upstream: answers after delay_ms, NXDOMAIN with the
+ * zone's SOA for every name it does not have (as CoreDNS does). */
+static void start_k8s(const char *delay)
+{
+    const char *args[] = { "--ttl", "60", "--neg-ttl", "30", "--delay-ms", delay,
+                           "--record", "api.example.test=A:10.7.0.1",
+                           "--record", "api.example.test=AAAA:fd07::1",
+                           "--record", "web.ns.svc.cluster.local=A:10.7.0.2",
+                           "--record", "svc.ns.svc.cluster.local=A:10.7.0.3",
+                           "--record", "other.ns.svc.cluster.local=A:10.7.0.4",
+                           "--record", "x.y.ns.svc.cluster.local=A:10.7.0.5",
+                           "--record", "x.y=A:10.7.0.6",
+                           NULL };
+    cr_assert_eq(lab_fault_start(&up, UP, args), 0, "faultdns did not start");
+}
+
+static struct fr_config *k8s_cfg(unsigned cache_size, int parallel)
+{
+    struct fr_config *c = fr_config_parse(K8S_RESOLV, "hosts: files dns\n", NULL);
+    cr_assert_not_null(c);
+    c->cache_size = cache_size;
+    c->parallel_search = parallel;
+    c->generation = 1;
+    return c;
+}
+
+/* AF_UNSPEC-style search for name: FR_OK, the candidate that answered and
+ * the elapsed time. */
+static double search2(const struct fr_config *c, const char *name, const char *want_name)
+{
+    const uint16_t qt[2] = { FR_T_A, FR_T_AAAA };
+    struct fr_search s;
+    double t0 = lab_now_ms();
+    enum fr_status st = fr_resolve_search(c, name, qt, 2, FR_C_IN, 1, &s);
+    double el = lab_now_ms() - t0;
+    cr_expect_eq(st, FR_OK, "%s: status %d", name, st);
+    cr_expect_str_eq(s.name, want_name, "%s answered by the wrong candidate", name);
+    fr_search_free(&s);
+    return el;
+}
+
+/* glibc asks ns.svc..., svc..., cluster.local, then the name: four round
+ * trips. Asked together: one, and the same eight queries. */
+Test(resolve, outside_name_in_one_round_trip)
+{
+    start_k8s("100");
+    struct fr_config *c = k8s_cfg(0, 1);
+    double el = search2(c, "api.example.test", "api.example.test");
+    cr_expect_lt(el, 300, "four candidates took %.0f ms: not asked together", el);
+    cr_expect_eq(lab_wait_query_count(&up, 8, 2000), 8, "queries for one outside name");
+    fr_config_free(c);
+}
+
+/* The same with FASTRES_PARALLEL_SEARCH=0: one candidate after another. */
+Test(resolve, parallel_search_off_walks_one_by_one)
+{
+    start_k8s("100");
+    struct fr_config *c = k8s_cfg(0, 0);
+    double el = search2(c, "api.example.test", "api.example.test");
+    cr_expect_geq(el, 380, "four candidates one by one in %.0f ms", el);
+    cr_expect_eq(lab_wait_query_count(&up, 8, 2000), 8);
+    fr_config_free(c);
+}
+
+/* A name without dots is asked one candidate at a time: found in the
+ * first search domain with glibc's two queries. */
+Test(resolve, first_domain_name_costs_two_queries)
+{
+    start_k8s("0");
+    struct fr_config *c = k8s_cfg(0, 1);
+    search2(c, "web", "web.ns.svc.cluster.local");
+    cr_expect_eq(lab_wait_query_count(&up, 2, 2000), 2);
+    fr_config_free(c);
+}
+
+/* An earlier candidate's answer wins over a later one's, even when both
+ * were asked at once. */
+Test(resolve, earlier_candidate_wins)
+{
+    start_k8s("0");
+    struct fr_config *c = k8s_cfg(0, 1);
+    search2(c, "x.y", "x.y.ns.svc.cluster.local");
+    fr_config_free(c);
+}
+
+/* A dotted name found through a search domain: asked ahead once (eight
+ * queries), after that dotted names go one at a time (svc.ns would cost
+ * four with glibc). */
+Test(resolve, dotted_cluster_names_stop_asking_ahead)
+{
+    start_k8s("0");
+    struct fr_config *c = k8s_cfg(0, 1);
+    search2(c, "svc.ns", "svc.ns.svc.cluster.local");
+    long first = lab_wait_query_count(&up, 4, 2000);
+    cr_expect_eq(first, 8, "the first dotted name was not asked ahead (%ld queries)", first);
+    search2(c, "other.ns", "other.ns.svc.cluster.local");
+    long second = lab_wait_query_count(&up, first + 4, 2000) - first;
+    cr_expect_eq(second, 4, "the next dotted name cost %ld queries, glibc's 4 expected", second);
+    fr_config_free(c);
+}
+
+/* Asked again within its TTL: every candidate's answer (NXDOMAIN with SOA
+ * and the positive one) comes from the cache. */
+Test(resolve, outside_name_again_is_all_cached)
+{
+    start_k8s("0");
+    struct fr_config *c = k8s_cfg(1024, 1);
+    search2(c, "api.example.test", "api.example.test");
+    long n = lab_wait_query_count(&up, 8, 2000);
+    search2(c, "api.example.test", "api.example.test");
+    cr_expect_eq(lab_wait_query_count(&up, n + 1, 300), n, "asked upstream again");
+    fr_config_free(c);
+}
