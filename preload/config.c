@@ -475,6 +475,14 @@ static void apply_env(struct fr_config *c, const char *(*get)(const char *))
         else
             bad_setting("FASTRES_MODE", v, "expected hedge or race");
     }
+    if ((v = get("FASTRES_TRANSPORT"))) {
+        if (!strcasecmp(v, "tcp"))
+            c->tcp = 1;
+        else if (!strcasecmp(v, "udp"))
+            c->tcp = 0;
+        else
+            bad_setting("FASTRES_TRANSPORT", v, "expected udp or tcp");
+    }
     env_uint(get, "FASTRES_HEDGE_MIN_MS", 1, FR_MAX_MS, &c->hedge_min_ms);
     env_uint(get, "FASTRES_HEDGE_MAX_MS", 1, FR_MAX_MS, &c->hedge_max_ms);
     env_uint(get, "FASTRES_CACHE_SIZE", 0, 1u << 20, &c->cache_size);

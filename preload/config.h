@@ -61,6 +61,7 @@ struct fr_config {
     int race;
     unsigned hedge_min_ms, hedge_max_ms;
     int parallel_search;             /* FASTRES_PARALLEL_SEARCH (resolve.c) */
+    int tcp;                         /* FASTRES_TRANSPORT=tcp (net/tcp.h) */
     unsigned server_budget_ms[FR_MAX_SERVERS];
     /* Cache settings. */
     unsigned cache_size;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "refresh.h"
 #include "net/table.h"
+#include "net/tcp.h"
 
 /* ------------------------------------------------------------------ */
 /* The process-wide cache: created on first use with the first
@@ -880,5 +881,14 @@ void fr_resolve_stats_print(void)
            (unsigned long long)atomic_load(&n_stale), cs.entries, (unsigned long long)rsent,
            (unsigned long long)rstored, (unsigned long long)atomic_load(&n_shared),
            (unsigned long long)atomic_load(&n_ahead));
+    struct fr_tcp_stats ts;
+    fr_tcp_stats(&ts);
+    if (ts.connects)
+        fr_log(FR_LOG_ERROR, "stats",
+               "tcp: connections opened %llu (%llu again after a close), open %u, queries %llu, "
+               "replies %llu, lost with a connection %llu",
+               (unsigned long long)ts.connects, (unsigned long long)ts.reconnects, ts.open,
+               (unsigned long long)ts.queries, (unsigned long long)ts.replies,
+               (unsigned long long)ts.lost);
     fr_table_print();
 }

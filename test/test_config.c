@@ -410,7 +410,7 @@ Test(config, server_budgets)
 
 enum field {
     F_DISABLED, F_DEADLINE, F_RESEND, F_RESEND_MAX, F_CACHE_SIZE, F_MIN_TTL, F_MAX_TTL,
-    F_NEG_MAX_TTL, F_STALE_MAX, F_REFRESH, F_STATS, F_RACE, F_HEDGE_MIN, F_HEDGE_MAX,
+    F_NEG_MAX_TTL, F_STALE_MAX, F_REFRESH, F_STATS, F_RACE, F_HEDGE_MIN, F_HEDGE_MAX, F_TCP, F_PARALLEL,
 };
 
 static long field_get(const struct fr_config *c, enum field f)
@@ -428,6 +428,8 @@ static long field_get(const struct fr_config *c, enum field f)
     case F_RACE: return c->race;
     case F_HEDGE_MIN: return c->hedge_min_ms;
     case F_HEDGE_MAX: return c->hedge_max_ms;
+    case F_TCP: return c->tcp;
+    case F_PARALLEL: return c->parallel_search;
     case F_REFRESH: return c->refresh;
     case F_STATS: return c->stats;
     }
@@ -484,6 +486,11 @@ static struct env_case env_cases[] = {
     { "FASTRES_HEDGE_MIN_MS", "300", F_HEDGE_MAX, 300, 0 },  /* cap raised to the floor */
     { "FASTRES_HEDGE_MAX_MS", "50", F_HEDGE_MAX, 50, 0 },
     { "FASTRES_HEDGE_MAX_MS", "soon", F_HEDGE_MAX, 200, 1 },
+    { "FASTRES_TRANSPORT", "tcp", F_TCP, 1, 0 },
+    { "FASTRES_TRANSPORT", "udp", F_TCP, 0, 0 },
+    { "FASTRES_TRANSPORT", "tls", F_TCP, 0, 1 },
+    { "FASTRES_PARALLEL_SEARCH", "0", F_PARALLEL, 0, 0 },
+    { "FASTRES_PARALLEL_SEARCH", "maybe", F_PARALLEL, 1, 1 },
     { "FASTRES_REFRESH", "0", F_REFRESH, 0, 0 },
     { "FASTRES_REFRESH", "2", F_REFRESH, 1, 1 },
     { "FASTRES_STATS", "1", F_STATS, 1, 0 },

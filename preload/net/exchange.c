@@ -30,7 +30,9 @@
 #include "log.h"
 #include "msg.h"
 #include "plan.h"
+#include "rand.h"
 #include "table.h"
+#include "tcp.h"
 #include "transport.h"
 
 /* glibc's RESOLV_EDNS_BUFFER_SIZE: the payload size it advertises with
@@ -55,6 +57,14 @@ void fr_engine_stats(struct fr_engine_stats *out)
 struct exchange;
 struct question_state;
 
+/* One send over the shared TCP connection (FASTRES_TRANSPORT=tcp). */
+struct tsend {
+    struct fr_tcp_query tq;
+    uint64_t sent_us;
+    int delivered;
+    struct tsend *next;
+};
+
 /* One server for one question. */
 struct lane {
     struct question_state *q;
@@ -67,6 +77,8 @@ struct lane {
     unsigned bad;           /* unusable replies or errors so far */
     unsigned refused;       /* of which: connection refused */
     int started, done;
+    int tcp;                /* asked over the shared TCP connection */
+    struct tsend *tsends;
 };
 
 /* One send: its own callback argument, so its reply's round trip is
@@ -127,16 +139,13 @@ static void lane_send(struct lane *l, uint64_t now_us);
 
 /* A lane that cannot be opened has failed for good, like a server that
  * refuses: the others carry on. */
+static int lane_open_udp(struct lane *l);
+
 static void lane_start(struct lane *l, uint64_t now_us)
 {
-    struct question_state *q = l->q;
     l->started = 1;
-    if (!l->t.ch && fr_transport_open(&l->t, &q->x->cfg->servers[l->server], q->x->cfg->use_vc)) {
-        fr_log(FR_LOG_WARN, "exchange", "%s: cannot open a channel; not asked",
-               q->x->cfg->servers[l->server].text);
-        l->done = 1;
+    if (!l->tcp && lane_open_udp(l))
         return;
-    }
     lane_send(l, now_us);
 }
 
@@ -167,15 +176,11 @@ static enum fr_table_event rcode_event(int rcode)
     }
 }
 
-static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+/* One send's outcome, from either transport: status is c-ares's. */
+static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsigned char *abuf, int alen)
 {
-    (void)timeouts;
-    struct send *sd = arg;
-    struct lane *l = sd->lane;
     struct question_state *q = l->q;
     struct exchange *x = q->x;
-    uint64_t sent_us = sd->sent_us;
-    free(sd);
     if (l->outstanding)
         l->outstanding--;
     if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
@@ -248,21 +253,84 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, i
     question_check_exhausted(q);
 }
 
+static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    (void)timeouts;
+    struct send *sd = arg;
+    struct lane *l = sd->lane;
+    uint64_t sent_us = sd->sent_us;
+    free(sd);
+    lane_reply(l, sent_us, status, abuf, alen);
+}
+
+static int lane_open_udp(struct lane *l)
+{
+    const struct fr_config *cfg = l->q->x->cfg;
+    l->tcp = 0;
+    if (l->t.ch)
+        return 0;
+    if (fr_transport_open(&l->t, &cfg->servers[l->server], cfg->use_vc)) {
+        fr_log(FR_LOG_WARN, "exchange", "%s: cannot open a channel; not asked", cfg->servers[l->server].text);
+        l->done = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Over the shared connection; 0, or -1 when the server cannot be asked
+ * over TCP now (the caller then asks it over UDP). */
+static int lane_send_tcp(struct lane *l, uint64_t now_us)
+{
+    struct question_state *q = l->q;
+    struct tsend *ts = calloc(1, sizeof *ts);
+    if (!ts)
+        return -1;
+    uint16_t id = fr_rand_id();
+    q->qbuf[0] = (unsigned char)(id >> 8);
+    q->qbuf[1] = (unsigned char)id;
+    if (fr_tcp_send(&q->x->cfg->servers[l->server], q->qbuf, (size_t)q->qlen, &ts->tq, now_us)) {
+        free(ts);
+        return -1;
+    }
+    ts->sent_us = now_us;
+    ts->next = l->tsends;
+    l->tsends = ts;
+    return 0;
+}
+
+static void lane_count_send(struct lane *l, uint64_t now_us)
+{
+    struct question_state *q = l->q;
+    l->outstanding++;
+    l->next_send_us = now_us + l->interval_us;
+    q->out->sent++;
+    atomic_fetch_add(&stats.sent, 1);
+    fr_table_record(q->x->gen, l->server, FR_TABLE_SENT, 0, now_us);
+}
+
 static void lane_send(struct lane *l, uint64_t now_us)
 {
     struct question_state *q = l->q;
-    if (l->done || !l->t.ch)
+    if (l->done)
+        return;
+    if (l->tcp) {
+        if (lane_send_tcp(l, now_us) == 0) {
+            lane_count_send(l, now_us);
+            return;
+        }
+        /* Not accepting connections (or no descriptor): UDP, at once. */
+        if (lane_open_udp(l))
+            return;
+    }
+    if (!l->t.ch)
         return;
     struct send *sd = malloc(sizeof *sd);
     if (!sd)
         return;   /* the re-send timer tries again */
     sd->lane = l;
     sd->sent_us = now_us;
-    l->outstanding++;
-    l->next_send_us = now_us + l->interval_us;
-    q->out->sent++;
-    atomic_fetch_add(&stats.sent, 1);
-    fr_table_record(q->x->gen, l->server, FR_TABLE_SENT, 0, now_us);
+    /* Counted first: c-ares may call back before ares_send returns. */
+    lane_count_send(l, now_us);
     fr_transport_send(&l->t, q->qbuf, q->qlen, on_reply, sd);
 }
 
@@ -337,9 +405,10 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
         l->server = s->server;
         l->start_us = x->start_us + s->start_us;
         l->interval_us = s->rto_us;
-        /* Servers asked at once are opened now, so that a failure to set
-         * up sends the call to libc rather than half-asking. */
-        if (s->start_us == 0 && fr_transport_open(&l->t, &cfg->servers[l->server], cfg->use_vc))
+        l->tcp = cfg->tcp && fr_tcp_usable(&cfg->servers[l->server], x->start_us);
+        /* Servers asked at once over UDP are opened now, so that a failure
+         * to set up sends the call to libc rather than half-asking. */
+        if (!l->tcp && s->start_us == 0 && fr_transport_open(&l->t, &cfg->servers[l->server], cfg->use_vc))
             return FR_PUNT;
     }
     return FR_OK;
@@ -347,8 +416,18 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
 
 static void question_teardown(struct question_state *q)
 {
-    for (unsigned i = 0; i < q->nlanes; i++)
-        fr_transport_close(&q->lanes[i].t);
+    for (unsigned i = 0; i < q->nlanes; i++) {
+        struct lane *l = &q->lanes[i];
+        fr_transport_close(&l->t);
+        while (l->tsends) {
+            struct tsend *ts = l->tsends;
+            l->tsends = ts->next;
+            fr_tcp_forget(&ts->tq);
+            if (!ts->delivered)
+                free(ts->tq.reply);
+            free(ts);
+        }
+    }
     if (q->qbuf)
         ares_free_string(q->qbuf);
 }
@@ -366,6 +445,42 @@ static void plan_for(struct exchange *x, uint64_t now_us)
     };
     x->gen = fr_table_snapshot(cfg, now_us, views);
     fr_plan_make(views, cfg->nservers, &p, &x->plan);
+}
+
+/* Hand the TCP replies that have come in (another thread may have read
+ * them) to their lanes; re-send what a lost connection took with it. */
+static void question_tcp_outcomes(struct question_state *q, uint64_t now_us)
+{
+    for (unsigned k = 0; k < q->nlanes && !q->done; k++) {
+        struct lane *l = &q->lanes[k];
+        for (struct tsend *ts = l->tsends; ts && !q->done; ts = ts->next) {
+            if (ts->delivered || !fr_tcp_done(&ts->tq))
+                continue;
+            ts->delivered = 1;
+            if (ts->tq.err == 0) {
+                lane_reply(l, ts->sent_us, ARES_SUCCESS, ts->tq.reply, (int)ts->tq.reply_len);
+            } else if (ts->tq.err == ECONNREFUSED) {
+                lane_reply(l, ts->sent_us, ARES_ECONNREFUSED, NULL, 0);
+            } else {
+                /* Lost with its connection (reset, closed, not ours any
+                 * more): asked again at once, on a new one or over UDP. */
+                if (l->outstanding)
+                    l->outstanding--;
+                if (!l->done)
+                    lane_send(l, now_us);
+            }
+            free(ts->tq.reply);
+            ts->tq.reply = NULL;
+        }
+    }
+}
+
+static int question_uses_tcp(const struct question_state *q)
+{
+    for (unsigned k = 0; k < q->nlanes; k++)
+        if (q->lanes[k].tsends && !q->lanes[k].done)
+            return 1;
+    return 0;
 }
 
 /* Run the due sends of one question; lower *wake to its next timer. */
@@ -472,7 +587,7 @@ enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs
         if (!pending)
             break;
 
-        struct pollfd pfd[EXCHANGE_MAX_LANES * FR_TRANSPORT_SOCKS];
+        struct pollfd pfd[EXCHANGE_MAX_LANES * FR_TRANSPORT_SOCKS + FR_TCP_POLLFDS];
         struct {
             struct fr_transport *t;
             unsigned first, n;
@@ -496,6 +611,17 @@ enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs
         }
         if (wake_ms != UINT64_MAX && wake_ms * US_PER_MS < wake)
             wake = wake_ms * US_PER_MS;
+        unsigned tcp_first = np, ntcp = 0;
+        int reader = 0, tcp = 0;
+        for (unsigned i = 0; i < n && !tcp; i++)
+            tcp = !x.qs[i].done && question_uses_tcp(&x.qs[i]);
+        if (tcp) {
+            ntcp = fr_tcp_pollfds(pfd + np, &reader);
+            np += ntcp;
+            /* Without a wake-up pipe, look again every millisecond. */
+            if (!ntcp && wake > now + US_PER_MS)
+                wake = now + US_PER_MS;
+        }
         uint64_t wait = wake > now ? wake - now : 0;
         struct timespec ts = { (time_t)(wait / 1000000u), (long)(wait % 1000000u) * 1000L };
         int rc = ppoll(pfd, np, &ts, NULL);
@@ -507,6 +633,12 @@ enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs
         }
         for (unsigned o = 0; o < nown; o++)
             fr_transport_process(own[o].t, pfd + own[o].first, rc > 0 ? own[o].n : 0);
+        if (tcp) {
+            uint64_t t = fr_clock_mono_us();
+            fr_tcp_process(pfd + tcp_first, ntcp, reader, t);
+            for (unsigned i = 0; i < n; i++)
+                question_tcp_outcomes(&x.qs[i], t);
+        }
     }
 
 done:

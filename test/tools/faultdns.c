@@ -3,6 +3,7 @@
  *   faultdns --listen ADDR[:PORT] [--mode MODE] [--record NAME=TYPE:VALUE ...]
  *            [--ttl N] [--neg-ttl N] [--delay-ms N] [--drop-pct P --seed S]
  *            [--forward ADDR[:PORT]] [--count-file F] [--pid-file F] [-v]
+ *            [--delay-a-ms N] [--tcp-count-file F] [--udp-count-file F]
  *
  * Single-threaded poll loop serving UDP and TCP on the same address and
  * port (53 by default). Modes:
@@ -154,6 +155,13 @@ static struct {
     double drop_pct;
     unsigned short drop_rng[3], garbage_rng[3];
     const char *count_file, *pid_file;
+    /* --delay-a-ms: replies to A questions wait this much longer, so
+     * pipelined A and AAAA replies come back out of order. */
+    unsigned delay_a_ms;
+    /* --tcp-count-file / --udp-count-file: TCP connections accepted and
+     * UDP queries received, each rewritten as it changes. */
+    const char *tcp_count_file, *udp_count_file;
+    long tcp_accepts, udp_queries;
     int verbose;
 
     int udp_fd, tcp_fd, fwd_fd;
@@ -663,10 +671,29 @@ static void fr_fault_send_now(const struct fr_fault_dest *d, const uint8_t *msg,
     }
 }
 
+static void fr_fault_count_to(const char *path, long *n)
+{
+    char text[32];
+    (*n)++;
+    snprintf(text, sizeof(text), "%ld\n", *n);
+    fr_fault_write_atomic(path, text);
+}
+
+/* 1 when the reply answers an A question. */
+static int fr_fault_is_a(const uint8_t *msg, size_t len)
+{
+    int skip;
+    if (len < 12 || msg[5] != 1 || (skip = dn_skipname(msg + 12, msg + len)) < 0 ||
+        12 + (size_t)skip + 2 > len)
+        return 0;
+    return msg[12 + skip] == 0 && msg[12 + skip + 1] == 1;
+}
+
 /* Send after --delay-ms (or now). */
 static void fr_fault_reply(const struct fr_fault_dest *d, const uint8_t *msg, size_t len)
 {
-    if (G.delay_ms == 0) {
+    unsigned delay = G.delay_ms + (fr_fault_is_a(msg, len) ? G.delay_a_ms : 0);
+    if (delay == 0) {
         fr_fault_send_now(d, msg, len);
         return;
     }
@@ -680,7 +707,7 @@ static void fr_fault_reply(const struct fr_fault_dest *d, const uint8_t *msg, si
         memcpy(p->buf, msg, len);
         p->len = len;
         p->dest = *d;
-        p->due_ms = fr_fault_now_ms() + G.delay_ms;
+        p->due_ms = fr_fault_now_ms() + delay;
         p->used = 1;
         return;
     }
@@ -906,6 +933,8 @@ static void fr_fault_on_udp(void)
     ssize_t n = recvfrom(G.udp_fd, buf, sizeof(buf), 0, (struct sockaddr *)&d.peer, &d.peerlen);
     if (n < 0)
         return;
+    if (G.udp_count_file)
+        fr_fault_count_to(G.udp_count_file, &G.udp_queries);
     fr_fault_handle(buf, (size_t)n, &d);
 }
 
@@ -914,6 +943,8 @@ static void fr_fault_on_accept(void)
     int fd = accept4(G.tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return;
+    if (G.tcp_count_file)
+        fr_fault_count_to(G.tcp_count_file, &G.tcp_accepts);
     for (int i = 0; i < FR_FAULT_TCP_MAX; i++) {
         struct fr_fault_conn *c = &G.conns[i];
         if (c->fd >= 0)
@@ -1001,7 +1032,10 @@ int main(int argc, char **argv)
         {"drop-pct", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 's'},
         {"forward", required_argument, NULL, 'f'},  {"count-file", required_argument, NULL, 'c'},
         {"pid-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {"delay-a-ms", required_argument, NULL, 'A'},
+        {"tcp-count-file", required_argument, NULL, 'C'},
+        {"udp-count-file", required_argument, NULL, 'U'},
+        {NULL, 0, NULL, 0},
     };
     int have_listen = 0, opt, rc = 1;
     const char *listen_arg = NULL;
@@ -1072,6 +1106,13 @@ int main(int argc, char **argv)
                 goto bad_arg;
             break;
         case 'c': G.count_file = optarg; break;
+        case 'A':
+            if (fr_fault_parse_uint(optarg, 3600000, &v) < 0)
+                goto bad_arg;
+            G.delay_a_ms = (unsigned)v;
+            break;
+        case 'C': G.tcp_count_file = optarg; break;
+        case 'U': G.udp_count_file = optarg; break;
         case 'P': G.pid_file = optarg; break;
         case 'v': G.verbose = 1; break;
         case 'h': fr_fault_usage(); return 0;
@@ -1121,6 +1162,8 @@ int main(int argc, char **argv)
         fr_fault_write_atomic(G.pid_file, text);
     }
     /* Written last: its existence tells the lab we are ready. */
+    fr_fault_write_atomic(G.tcp_count_file, "0\n");
+    fr_fault_write_atomic(G.udp_count_file, "0\n");
     fr_fault_write_atomic(G.count_file, "0\n");
 
     while (!fr_fault_stop) {
