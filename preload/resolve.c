@@ -472,8 +472,13 @@ struct search {
     int trailing;
     int dom_root[SEARCH_MAX_CANDS];   /* the domain is the root ("" or ".") */
     struct outcome out[SEARCH_MAX_CANDS];
-    struct cand cand[SEARCH_MAX_CANDS];
+    struct cand *cand;         /* ncand of them */
 };
+
+/* Candidates kept on the stack (4.5 KiB): the name and three search
+ * domains, as in a Kubernetes pod. Longer lists go on the heap, not on a
+ * host program's possibly small thread stack. */
+#define SEARCH_STACK_CANDS 4
 
 struct walk {
     int done;                  /* 0: the outcome of `need` is needed */
@@ -770,14 +775,13 @@ static void search_move_replies(struct search *s, int k, struct fr_search *out)
     }
 }
 
-static void search_free(struct search *s)
+static void search_free(struct search *s, struct cand *local)
 {
-    if (!s)
-        return;
     for (unsigned k = 0; k < s->ncand; k++)
         for (unsigned j = 0; j < FR_ENGINE_PAIR; j++)
             free(s->cand[k].rep[j].msg);
-    free(s);
+    if (s->cand != local)
+        free(s->cand);
 }
 
 enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, const uint16_t *qtypes,
@@ -789,15 +793,21 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     out->residual = FR_NOTFOUND;
     if (n == 0 || n > FR_ENGINE_PAIR)
         return FR_PUNT;
-    /* On the heap: a candidate per search domain, each with a full name,
-     * is too much for the stack of a host program's small thread. */
-    struct search *s = calloc(1, sizeof *s);
-    if (!s)
+    struct search search_state;
+    struct search *s = &search_state;
+    struct cand local[SEARCH_STACK_CANDS];
+    memset(s->out, 0, sizeof s->out);
+    memset(s->dom_root, 0, sizeof s->dom_root);
+    s->dots = 0;
+    s->ncand = search ? 1 + cfg->ndomains : 1;
+    s->cand = s->ncand <= SEARCH_STACK_CANDS ? local : malloc(s->ncand * sizeof *s->cand);
+    if (!s->cand)
         return FR_NOMEM;
+    for (unsigned k = 0; k < s->ncand; k++)
+        memset(s->cand[k].rep, 0, sizeof s->cand[k].rep);
     s->cfg = cfg;
     s->qtypes = qtypes;
     s->n = n;
-    s->ncand = search ? 1 + cfg->ndomains : 1;
     size_t len = strlen(name);
     s->trailing = len > 0 && name[len - 1] == '.';
     for (const char *p = name; *p; p++)
@@ -850,7 +860,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
         search_move_replies(s, w.last_asked, out);
     }
 done:
-    search_free(s);
+    search_free(s, local);
     return ret;
 }
 

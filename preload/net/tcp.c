@@ -454,6 +454,10 @@ __attribute__((destructor)) static void tcp_fini(void)
         if (conns[i].fd >= 0 && !conns[i].pending)
             conn_close(&conns[i], 0, 0);
     pthread_mutex_unlock(&mu);
+    /* Key destructors do not run for the thread that calls exit. */
+    struct tpipe *p = pthread_getspecific(pipe_key);
+    if (p)
+        pipe_close(p);
 }
 
 int fr_tcp_usable(const struct fr_server *sv, uint64_t now_us)
