@@ -27,6 +27,12 @@
  * Record values: A:10.0.0.1  AAAA:fd00::1  CNAME:target.test
  * MX:"10 mail.test"  TXT:any text  SRV:"prio weight port target".
  *
+ * --rcode NAME=RCODE[:TYPE] (repeatable): a question for NAME or any name
+ * under it (of TYPE only, when given) gets RCODE (servfail, refused,
+ * formerr, notimp) and no records, in every mode that answers from the
+ * records; the first matching entry wins. A zone whose server is broken
+ * beside zones that answer, e.g. a SERVFAIL candidate in a search list.
+ *
  * Names are read with dn_expand() and written with dn_comp() (libresolv);
  * the rest of the wire format is a few fixed fields written by hand. */
 #include <arpa/inet.h>
@@ -333,6 +339,76 @@ done:
     return ok;
 }
 
+/* --rcode entries: few per test (one per broken name or zone). */
+#define FR_FAULT_RCODES_MAX 32
+
+static struct fr_fault_rcode {
+    char name[FR_FAULT_NAME_MAX];  /* normalised: lower case, no final dot */
+    uint16_t type;                 /* 0: every type */
+    int rcode;
+} fr_fault_rcodes[FR_FAULT_RCODES_MAX];
+static unsigned fr_fault_nrcodes;
+
+/* NAME=RCODE[:TYPE]; 0 on success. */
+static int fr_fault_parse_rcode(const char *spec)
+{
+    static const struct { const char *name; int rcode; } rcodes[] = {
+        {"servfail", ns_r_servfail}, {"refused", ns_r_refused},
+        {"formerr", ns_r_formerr},   {"notimp", ns_r_notimpl},
+    };
+    struct fr_fault_rcode e;
+    const char *eq = strchr(spec, '='), *colon;
+    char name[FR_FAULT_NAME_MAX];
+    size_t rlen;
+    unsigned i;
+
+    memset(&e, 0, sizeof(e));
+    if (fr_fault_nrcodes >= FR_FAULT_RCODES_MAX || !eq || (size_t)(eq - spec) >= sizeof(name))
+        return -1;
+    memcpy(name, spec, (size_t)(eq - spec));
+    name[eq - spec] = 0;
+    if (fr_fault_norm_name(name, e.name, sizeof(e.name)) < 0)
+        return -1;
+    colon = strchr(eq + 1, ':');
+    rlen = colon ? (size_t)(colon - eq - 1) : strlen(eq + 1);
+    for (i = 0; i < sizeof(rcodes) / sizeof(*rcodes); i++)
+        if (strlen(rcodes[i].name) == rlen && !strncasecmp(eq + 1, rcodes[i].name, rlen))
+            break;
+    if (i == sizeof(rcodes) / sizeof(*rcodes))
+        return -1;
+    e.rcode = rcodes[i].rcode;
+    if (colon) {
+        int t = ns_t_invalid;
+        if (!strcasecmp(colon + 1, "A")) t = ns_t_a;
+        else if (!strcasecmp(colon + 1, "AAAA")) t = ns_t_aaaa;
+        else if (!strcasecmp(colon + 1, "CNAME")) t = ns_t_cname;
+        else if (!strcasecmp(colon + 1, "MX")) t = ns_t_mx;
+        else if (!strcasecmp(colon + 1, "TXT")) t = ns_t_txt;
+        else if (!strcasecmp(colon + 1, "SRV")) t = ns_t_srv;
+        if (t == ns_t_invalid)
+            return -1;
+        e.type = (uint16_t)t;
+    }
+    fr_fault_rcodes[fr_fault_nrcodes++] = e;
+    return 0;
+}
+
+/* The --rcode for a question, or -1 when none matches. */
+static int fr_fault_rcode_for(const char *qname, uint16_t qtype)
+{
+    size_t ql = strlen(qname);
+    for (unsigned i = 0; i < fr_fault_nrcodes; i++) {
+        const struct fr_fault_rcode *e = &fr_fault_rcodes[i];
+        size_t nl = strlen(e->name);
+        if (e->type && e->type != qtype)
+            continue;
+        if (ql == nl ? !strcasecmp(qname, e->name)
+                     : ql > nl && qname[ql - nl - 1] == '.' && !strcasecmp(qname + ql - nl, e->name))
+            return e->rcode;
+    }
+    return -1;
+}
+
 /* ---- writing messages ---- */
 
 struct fr_fault_wbuf {
@@ -518,6 +594,9 @@ static size_t fr_fault_build_answer(const struct fr_fault_query *q, const char *
         return fr_fault_build_bare(q, ns_r_formerr, 0, out, cap);
     if (q->qclass != ns_c_in)
         return fr_fault_build_bare(q, ns_r_refused, 0, out, cap);
+    if ((rcode = fr_fault_rcode_for(q->qname, q->qtype)) >= 0)
+        return fr_fault_build_bare(q, rcode, 0, out, cap);
+    rcode = ns_r_noerror;
     /* Follow CNAMEs among our own records (not when CNAME is asked). */
     chain[nchain++] = cur;
     while (q->qtype != ns_t_cname && nchain <= FR_FAULT_CNAME_HOPS) {
@@ -966,6 +1045,8 @@ static void fr_fault_usage(void)
             "                [--forward ADDR[:PORT]] [--count-file F] [--pid-file F] [-v]\n"
             "modes: answer drop servfail refused formerr tc wrongid wrongq garbage forward\n"
             "types: A AAAA CNAME MX(\"PREF HOST\") TXT SRV(\"PRIO WEIGHT PORT TARGET\")\n");
+    fputs("--rcode NAME=RCODE[:TYPE]: servfail refused formerr notimp for NAME and below\n",
+          stderr);
 }
 
 static int fr_fault_open_sockets(void)
@@ -995,6 +1076,7 @@ static int fr_fault_open_sockets(void)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
+        {"rcode", required_argument, NULL, 'X'},
         {"listen", required_argument, NULL, 'l'},   {"mode", required_argument, NULL, 'm'},
         {"record", required_argument, NULL, 'r'},   {"ttl", required_argument, NULL, 't'},
         {"neg-ttl", required_argument, NULL, 'n'},  {"delay-ms", required_argument, NULL, 'd'},
@@ -1044,6 +1126,10 @@ int main(int argc, char **argv)
         }
         case 'r':
             if (fr_fault_parse_record(optarg) < 0)
+                goto bad_arg;
+            break;
+        case 'X':
+            if (fr_fault_parse_rcode(optarg) < 0)
                 goto bad_arg;
             break;
         case 't':
