@@ -29,9 +29,10 @@
  *
  * --rcode NAME=RCODE[:TYPE] (repeatable): a question for NAME or any name
  * under it (of TYPE only, when given) gets RCODE (servfail, refused,
- * formerr, notimp) and no records, in every mode that answers from the
- * records; the first matching entry wins. A zone whose server is broken
- * beside zones that answer, e.g. a SERVFAIL candidate in a search list.
+ * formerr, notimp) and no records, or no reply at all (drop), in every
+ * mode that answers from the records; the first matching entry wins. A
+ * zone whose server is broken beside zones that answer, e.g. a SERVFAIL
+ * or timing-out candidate in a search list.
  *
  * Names are read with dn_expand() and written with dn_comp() (libresolv);
  * the rest of the wire format is a few fixed fields written by hand. */
@@ -341,6 +342,8 @@ done:
 
 /* --rcode entries: few per test (one per broken name or zone). */
 #define FR_FAULT_RCODES_MAX 32
+/* --rcode's "drop": not an rcode (those are 4 bits), no reply at all. */
+#define FR_FAULT_RCODE_DROP 0x100
 
 static struct fr_fault_rcode {
     char name[FR_FAULT_NAME_MAX];  /* normalised: lower case, no final dot */
@@ -355,6 +358,7 @@ static int fr_fault_parse_rcode(const char *spec)
     static const struct { const char *name; int rcode; } rcodes[] = {
         {"servfail", ns_r_servfail}, {"refused", ns_r_refused},
         {"formerr", ns_r_formerr},   {"notimp", ns_r_notimpl},
+        {"drop", FR_FAULT_RCODE_DROP},
     };
     struct fr_fault_rcode e;
     const char *eq = strchr(spec, '='), *colon;
@@ -595,7 +599,7 @@ static size_t fr_fault_build_answer(const struct fr_fault_query *q, const char *
     if (q->qclass != ns_c_in)
         return fr_fault_build_bare(q, ns_r_refused, 0, out, cap);
     if ((rcode = fr_fault_rcode_for(q->qname, q->qtype)) >= 0)
-        return fr_fault_build_bare(q, rcode, 0, out, cap);
+        return rcode == FR_FAULT_RCODE_DROP ? 0 : fr_fault_build_bare(q, rcode, 0, out, cap);
     rcode = ns_r_noerror;
     /* Follow CNAMEs among our own records (not when CNAME is asked). */
     chain[nchain++] = cur;
@@ -1045,7 +1049,7 @@ static void fr_fault_usage(void)
             "                [--forward ADDR[:PORT]] [--count-file F] [--pid-file F] [-v]\n"
             "modes: answer drop servfail refused formerr tc wrongid wrongq garbage forward\n"
             "types: A AAAA CNAME MX(\"PREF HOST\") TXT SRV(\"PRIO WEIGHT PORT TARGET\")\n");
-    fputs("--rcode NAME=RCODE[:TYPE]: servfail refused formerr notimp for NAME and below\n",
+    fputs("--rcode NAME=RCODE[:TYPE]: servfail refused formerr notimp drop for NAME and below\n",
           stderr);
 }
 
