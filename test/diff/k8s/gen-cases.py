@@ -12,6 +12,13 @@ since each one that reaches that server costs glibc a 1 s timeout.
 """
 import sys
 
+# 235 octets, 4 dots (searched first): the first candidate is 256 octets,
+# too long for DNS; the second is 253. LONG exists as-is and under
+# svc.cluster.local, LONGSVC only under svc.cluster.local (zone).
+LONG = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 38 + ".test"
+LONGSVC = "e" + LONG[1:]
+assert len(LONG) == 235 and LONG.count(".") == 4
+
 # Every name here is plain ASCII without spaces: written as is.
 NAMES = [
     # found in the first / second / third search domain
@@ -66,6 +73,8 @@ NAMES = [
     "y.z.w.example.test",       # 4 dots: the first domain wins
     "p.q.r.s.t.u",              # 5 dots: as-is NXDOMAIN, then the second domain
     "q.r.s.t.u.v.w.nx",         # 7 dots, NXDOMAIN everywhere
+    LONG,                       # first candidate too long for DNS
+    LONGSVC,
     # trailing dots: no search list
     "web.",
     "web.ns.svc.cluster.local.",
@@ -104,7 +113,7 @@ RES_SEARCH = [
     ("a.b.c.d.e.example.test", "A"), ("c.d.e.example.test", "A"),
     ("x.y.z.w.example.test", "A"), ("y.z.w.example.test", "A"), ("p.q.r.s.t.u", "A"),
     ("web.", "A"), ("www.example.test.", "A"), ("sf.", "A"), ("nosuchname", "A"),
-    ("tld", "A"), ("web.ns.svc.cluster.local", "A"),
+    ("tld", "A"), ("web.ns.svc.cluster.local", "A"), (LONG, "A"), (LONGSVC, "A"),
 ]
 RES_QUERY = [
     ("web.ns.svc.cluster.local", "A"), ("web", "A"), ("sf.svc.cluster.local", "A"),
