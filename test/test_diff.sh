@@ -19,8 +19,8 @@
 # issue 12): a pod's resolv.conf (three servers, search
 # ns.svc.cluster.local svc.cluster.local cluster.local, ndots:5) with three
 # identical build/tools/faultdns servers on 127.0.0.11-13 that answer
-# NXDOMAIN and NODATA with a SOA, as CoreDNS does, and SERVFAIL or REFUSED
-# for some candidates (k8s/zone); and a few cases (k8s/silent.cases) with
+# NXDOMAIN and NODATA with a SOA, as CoreDNS does, and SERVFAIL, REFUSED
+# or a late answer for some candidates (k8s/zone); and a few cases (k8s/silent.cases) with
 # k8s/resolv-silent.conf, whose third server (127.0.0.14) drops everything
 # (and where one candidate gets no answer from any server).
 #

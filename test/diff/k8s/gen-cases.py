@@ -122,6 +122,22 @@ RES_QUERY = [
     ("www.example.test", "AAAA"), ("ext.ns.svc.cluster.local", "A"),
 ]
 
+# Names whose first candidate answers 100 ms late (each case costs that
+# in every run, so a few only).
+SLOW = [
+    "gai slowdup - AF_UNSPEC SOCK_STREAM 0 0",
+    "gai slowdup - AF_INET 0 0 0",
+    "gai slowdup - AF_INET6 SOCK_STREAM 0 AI_CANONNAME",
+    "ghbn slowdup",
+    "rs slowdup IN A",
+    "gai slownx - AF_UNSPEC SOCK_STREAM 0 AI_CANONNAME",
+    "gai slownx - AF_INET 0 0 0",
+    "ghbn2r slownx AF_INET6 8192",
+    "gai slowaaaa - AF_UNSPEC SOCK_STREAM 0 0",
+    "gai slowaaaa - AF_INET6 SOCK_STREAM 0 0",
+    "ghbn2 slowaaaa AF_INET6",
+]
+
 # With a silent third server: only cases that glibc answers without it,
 # plus one SERVFAIL and one REFUSED walk that must wait for it (1 s each)
 # and one candidate no server answers (3 s).
@@ -169,6 +185,8 @@ def main():
             cases.append("ghbn2 %s AF_INET6" % name)
             cases.append("ghbnr %s 8192" % name)
             cases.append("ghbn2r %s AF_INET6 8192" % name)
+        section("a late answer before a quick one")
+        cases.extend(SLOW)
         section("res_search / res_nsearch / res_query")
         for name, t in RES_SEARCH:
             cases.append("rs %s IN %s" % (name, t))
