@@ -28,6 +28,14 @@
  * Record values: A:10.0.0.1  AAAA:fd00::1  CNAME:target.test
  * MX:"10 mail.test"  TXT:any text  SRV:"prio weight port target".
  *
+ * --fault NAME=KIND[:TYPE] (repeatable): a question for NAME or any name
+ * under it (of TYPE only, when given) gets, in every mode that answers
+ * from the records, as KIND says: servfail, refused, formerr, notimp (that
+ * rcode, no records), drop (no reply at all) or slowN (the normal answer,
+ * N more ms late; N at most 10000). The first matching entry wins. A name
+ * or zone whose server is broken or slow beside others that answer, e.g.
+ * a SERVFAIL, timing-out or late candidate in a search list.
+ *
  * Names are read with dn_expand() and written with dn_comp() (libresolv);
  * the rest of the wire format is a few fixed fields written by hand. */
 #include <arpa/inet.h>
@@ -341,6 +349,100 @@ done:
     return ok;
 }
 
+/* --fault entries: few per test (one per broken name or zone). */
+#define FR_FAULT_NF_MAX 32
+/* --fault's drop and slowN: not rcodes (those are 4 bits). */
+#define FR_FAULT_NF_DROP 0x100
+#define FR_FAULT_NF_SLOW 0x101
+/* slowN: ten seconds is later than any stub waits for one try. */
+#define FR_FAULT_NF_SLOW_MAX_MS 10000
+
+static struct fr_fault_nf {
+    char name[FR_FAULT_NAME_MAX];  /* normalised: lower case, no final dot */
+    uint16_t type;                 /* 0: every type */
+    int rcode;
+    unsigned slow_ms;              /* FR_FAULT_NF_SLOW */
+} fr_fault_nf_list[FR_FAULT_NF_MAX];
+static unsigned fr_fault_nf_count;
+/* Extra delay of the reply being built (a slowN entry matched); reset for
+ * every query, read by fr_fault_reply. */
+static unsigned fr_fault_nf_slow_ms;
+
+/* NAME=KIND[:TYPE]; 0 on success. */
+static int fr_fault_nf_parse(const char *spec)
+{
+    static const struct { const char *name; int rcode; } rcodes[] = {
+        {"servfail", ns_r_servfail}, {"refused", ns_r_refused},
+        {"formerr", ns_r_formerr},   {"notimp", ns_r_notimpl},
+        {"drop", FR_FAULT_NF_DROP},
+    };
+    struct fr_fault_nf e;
+    const char *eq = strchr(spec, '='), *colon;
+    char name[FR_FAULT_NAME_MAX];
+    size_t rlen;
+    unsigned i;
+
+    memset(&e, 0, sizeof(e));
+    if (fr_fault_nf_count >= FR_FAULT_NF_MAX || !eq || (size_t)(eq - spec) >= sizeof(name))
+        return -1;
+    memcpy(name, spec, (size_t)(eq - spec));
+    name[eq - spec] = 0;
+    if (fr_fault_norm_name(name, e.name, sizeof(e.name)) < 0)
+        return -1;
+    colon = strchr(eq + 1, ':');
+    rlen = colon ? (size_t)(colon - eq - 1) : strlen(eq + 1);
+    for (i = 0; i < sizeof(rcodes) / sizeof(*rcodes); i++)
+        if (strlen(rcodes[i].name) == rlen && !strncasecmp(eq + 1, rcodes[i].name, rlen))
+            break;
+    if (i < sizeof(rcodes) / sizeof(*rcodes)) {
+        e.rcode = rcodes[i].rcode;
+    } else {
+        char num[16];
+        unsigned long ms;
+        if (rlen <= 4 || rlen - 4 >= sizeof(num) || strncasecmp(eq + 1, "slow", 4))
+            return -1;
+        memcpy(num, eq + 5, rlen - 4);
+        num[rlen - 4] = 0;
+        if (fr_fault_parse_uint(num, FR_FAULT_NF_SLOW_MAX_MS, &ms) < 0)
+            return -1;
+        e.rcode = FR_FAULT_NF_SLOW;
+        e.slow_ms = (unsigned)ms;
+    }
+    if (colon) {
+        int t = ns_t_invalid;
+        if (!strcasecmp(colon + 1, "A")) t = ns_t_a;
+        else if (!strcasecmp(colon + 1, "AAAA")) t = ns_t_aaaa;
+        else if (!strcasecmp(colon + 1, "CNAME")) t = ns_t_cname;
+        else if (!strcasecmp(colon + 1, "MX")) t = ns_t_mx;
+        else if (!strcasecmp(colon + 1, "TXT")) t = ns_t_txt;
+        else if (!strcasecmp(colon + 1, "SRV")) t = ns_t_srv;
+        if (t == ns_t_invalid)
+            return -1;
+        e.type = (uint16_t)t;
+    }
+    fr_fault_nf_list[fr_fault_nf_count++] = e;
+    return 0;
+}
+
+/* The --fault kind for a question (and its delay for slowN), or -1 when
+ * none matches. */
+static int fr_fault_nf_match(const char *qname, uint16_t qtype, unsigned *slow_ms)
+{
+    size_t ql = strlen(qname);
+    for (unsigned i = 0; i < fr_fault_nf_count; i++) {
+        const struct fr_fault_nf *e = &fr_fault_nf_list[i];
+        size_t nl = strlen(e->name);
+        if (e->type && e->type != qtype)
+            continue;
+        if (ql == nl ? !strcasecmp(qname, e->name)
+                     : ql > nl && qname[ql - nl - 1] == '.' && !strcasecmp(qname + ql - nl, e->name)) {
+            *slow_ms = e->slow_ms;
+            return e->rcode;
+        }
+    }
+    return -1;
+}
+
 /* ---- writing messages ---- */
 
 struct fr_fault_wbuf {
@@ -526,6 +628,12 @@ static size_t fr_fault_build_answer(const struct fr_fault_query *q, const char *
         return fr_fault_build_bare(q, ns_r_formerr, 0, out, cap);
     if (q->qclass != ns_c_in)
         return fr_fault_build_bare(q, ns_r_refused, 0, out, cap);
+    rcode = fr_fault_nf_match(q->qname, q->qtype, &fr_fault_nf_slow_ms);
+    if (rcode == FR_FAULT_NF_DROP)
+        return 0;
+    if (rcode >= 0 && rcode != FR_FAULT_NF_SLOW)
+        return fr_fault_build_bare(q, rcode, 0, out, cap);
+    rcode = ns_r_noerror;
     /* Follow CNAMEs among our own records (not when CNAME is asked). */
     chain[nchain++] = cur;
     while (q->qtype != ns_t_cname && nchain <= FR_FAULT_CNAME_HOPS) {
@@ -689,10 +797,11 @@ static int fr_fault_is_a(const uint8_t *msg, size_t len)
     return msg[12 + skip] == 0 && msg[12 + skip + 1] == 1;
 }
 
-/* Send after --delay-ms (or now). */
+/* Send after --delay-ms, plus --delay-a-ms for A and a slowN --fault's
+ * delay (or now). */
 static void fr_fault_reply(const struct fr_fault_dest *d, const uint8_t *msg, size_t len)
 {
-    unsigned delay = G.delay_ms + (fr_fault_is_a(msg, len) ? G.delay_a_ms : 0);
+    unsigned delay = G.delay_ms + fr_fault_nf_slow_ms + (fr_fault_is_a(msg, len) ? G.delay_a_ms : 0);
     if (delay == 0) {
         fr_fault_send_now(d, msg, len);
         return;
@@ -861,6 +970,7 @@ static void fr_fault_handle(const uint8_t *msg, size_t len, const struct fr_faul
     char wrong[FR_FAULT_NAME_MAX];
 
     fr_fault_count_query();
+    fr_fault_nf_slow_ms = 0;
     fr_fault_parse_query(msg, len, &q);
     fr_fault_log("%s query #%ld len %zu id %u %s type %u", d->tcp ? "tcp" : "udp", G.count, len,
                  q.id, q.has_q ? q.qname : "(none)", q.qtype);
@@ -997,6 +1107,8 @@ static void fr_fault_usage(void)
             "                [--forward ADDR[:PORT]] [--count-file F] [--pid-file F] [-v]\n"
             "modes: answer drop servfail refused formerr tc wrongid wrongq garbage forward\n"
             "types: A AAAA CNAME MX(\"PREF HOST\") TXT SRV(\"PRIO WEIGHT PORT TARGET\")\n");
+    fputs("--fault NAME=KIND[:TYPE]: servfail refused formerr notimp drop slowMS, NAME and below\n",
+          stderr);
 }
 
 static int fr_fault_open_sockets(void)
@@ -1026,6 +1138,7 @@ static int fr_fault_open_sockets(void)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
+        {"fault", required_argument, NULL, 'X'},
         {"listen", required_argument, NULL, 'l'},   {"mode", required_argument, NULL, 'm'},
         {"record", required_argument, NULL, 'r'},   {"ttl", required_argument, NULL, 't'},
         {"neg-ttl", required_argument, NULL, 'n'},  {"delay-ms", required_argument, NULL, 'd'},
@@ -1078,6 +1191,10 @@ int main(int argc, char **argv)
         }
         case 'r':
             if (fr_fault_parse_record(optarg) < 0)
+                goto bad_arg;
+            break;
+        case 'X':
+            if (fr_fault_nf_parse(optarg) < 0)
                 goto bad_arg;
             break;
         case 't':
