@@ -89,6 +89,7 @@ static int to_herrno(enum fr_status st)
     case FR_NODATA:
         return NO_DATA;
     case FR_AGAIN:
+    case FR_AGAIN_NOTFOUND:
         return TRY_AGAIN;
     case FR_NOMEM:
     case FR_RANGE:

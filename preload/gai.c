@@ -323,6 +323,7 @@ static enum fr_status simple_inet(const struct fr_config *cfg, const char *name,
         return FR_NODATA;
     case FR_NOTFOUND:
     case FR_FAIL:
+    case FR_AGAIN_NOTFOUND:
         return FR_NOTFOUND;
     default:
         return st;   /* FR_AGAIN, FR_NOMEM, FR_PUNT */

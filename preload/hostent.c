@@ -104,6 +104,11 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
         resolver_left = s.residual;
     else if (st != FR_NOMEM && st != FR_PUNT)
         resolver_left = st;
+    /* Measured against glibc 2.36: TRY_AGAIN left by a SERVFAIL earlier
+     * in the search, the last query answered (NXDOMAIN, NODATA): nss_dns
+     * says "not found" (its status follows the last res_send's errno). */
+    if (st == FR_AGAIN && !s.last_send_failed)
+        st = FR_AGAIN_NOTFOUND;
     if (st != FR_OK)
         goto done;
     ma = malloc(sizeof *ma);

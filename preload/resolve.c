@@ -834,6 +834,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
         ret = s->out[0].st;
         if (s->out[0].asked)
             search_move_replies(s, 0, out);
+        out->last_send_failed = s->out[0].asked && ret == FR_AGAIN;
         if (ret == FR_OK)
             snprintf(out->name, sizeof out->name, "%s", s->cand[0].full);
         goto done;
@@ -858,6 +859,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     } else {
         /* res_search's caller gets the last candidate's replies. */
         search_move_replies(s, w.last_asked, out);
+        out->last_send_failed = w.last_asked >= 0 && s->out[w.last_asked].st == FR_AGAIN;
     }
 done:
     search_free(s, local);

@@ -34,6 +34,10 @@ struct fr_search {
      * __res_context_search sets HOST_NOT_FOUND before the first query and
      * each failed candidate sets its own, and success clears neither. */
     enum fr_status residual;
+    /* On failure: 1 when the last query the search made got no usable
+     * reply (glibc's res_send failed: errno ETIMEDOUT or ECONNREFUSED,
+     * which nss_dns reports as "unavailable" rather than "not found"). */
+    int last_send_failed;
 };
 
 /* Ask qtypes[0..n) (n <= 2, e.g. A and AAAA) for name, searching like

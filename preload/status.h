@@ -16,6 +16,10 @@ enum fr_status {
     FR_RANGE,      /* caller's buffer too small (ERANGE for _r functions) */
     FR_BADNAME,    /* name that DNS cannot carry (too long, empty label) */
     FR_PUNT,       /* fastres cannot answer exactly as glibc would: call libc */
+    FR_AGAIN_NOTFOUND, /* h_errno TRY_AGAIN (a SERVFAIL on the way), but the
+                      last query of the search got an answer, so nss_dns
+                      reports "not found": gethostbyname_r returns 0,
+                      getaddrinfo's AF_INET path EAI_NONAME */
     FR_EMPTY,      /* a reply with records but no address of the asked type
                       (a CNAME to nothing): glibc's nss_dns reports
                       NO_RECOVERY and "try again" for it */
