@@ -464,13 +464,13 @@ run_cell() {
             -o "$RAW/$tag.raw" "$@" 2>"$RAW/$tag.log") ||
             die "lookup failed in $tag: $(cat "$RAW/$tag.log")"
     fi
+    nq=""
     if [ "$c" = glibc-nscd ]; then
-        # The lookups must have gone through nscd: its hosts statistics
-        # (asked over its socket before it stops) count them.
+        # nscd's hosts statistics (asked over its socket before it stops):
+        # the lookups that ended there, checked below.
         nscd -g >"$RAW/$tag.nscd" 2>&1 || :
         nq=$(awk '/^hosts cache:/ { h = 1 } h && /cache (hits|misses) on (positive|negative) entries/ { s += $1 }
             END { print s + 0 }' "$RAW/$tag.nscd")
-        [ "$nq" -gt 0 ] || die "$tag: nscd saw no lookups ($RAW/$tag.nscd)"
     fi
     [ -z "$dpid" ] || stop_pid "$dpid"
     # Let the nameservers count what was still in their sockets.
@@ -485,6 +485,10 @@ run_cell() {
     fastres-*) [ "$L_fastres" = 1 ] || die "$tag: libfastres was not loaded" ;;
     *) [ "$L_fastres" = 0 ] || die "$tag: libfastres loaded where it should not be" ;;
     esac
+    # Every completed lookup of glibc-nscd must have been nscd's (a cut one
+    # is not counted there yet).
+    [ -z "$nq" ] || [ "$nq" -ge "$L_done" ] ||
+        die "$tag: nscd saw $nq lookups of $L_done ($RAW/$tag.nscd)"
     echo "$S $c $t $fam $L_done $L_failed $L_cut $L_wall_ns $q $q1 $q2 $q3 $tag" >>"$CELLS"
     printf 'bench [%d/%d] s%s %-16s t%s %-6s: %6d lookups, %d failed, %d cut, %d upstream queries, %.1f s\n' \
         "$CELL" "$NCELLS" "$S" "$c" "$t" "$fam" "$L_done" "$L_failed" "$L_cut" "$q" \
