@@ -486,8 +486,11 @@ run_cell() {
     *) [ "$L_fastres" = 0 ] || die "$tag: libfastres loaded where it should not be" ;;
     esac
     # Every completed lookup of glibc-nscd must have been nscd's (a cut one
-    # is not counted there yet).
-    [ -z "$nq" ] || [ "$nq" -ge "$L_done" ] ||
+    # is not counted there yet); in scenario 8 the client finds the name in
+    # nscd's shared mapping, uncounted, after the first.
+    want=$L_done
+    [ "$S" != 8 ] || [ "$want" = 0 ] || want=1
+    [ -z "$nq" ] || [ "$nq" -ge "$want" ] ||
         die "$tag: nscd saw $nq lookups of $L_done ($RAW/$tag.nscd)"
     echo "$S $c $t $fam $L_done $L_failed $L_cut $L_wall_ns $q $q1 $q2 $q3 $tag" >>"$CELLS"
     printf 'bench [%d/%d] s%s %-16s t%s %-6s: %6d lookups, %d failed, %d cut, %d upstream queries, %.1f s\n' \
