@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/run.sh: fastres against what a user would pick instead (glibc alone,
 # with rotate, with nscd; dnsmasq --all-servers; unbound as a local
-# forwarding cache; musl's racing stub), scenario by scenario. Run by `make bench` (or `make bench QUICK=1`) inside test/lab.sh;
-# re-executes itself there when started outside.
+# forwarding cache; musl's racing stub), scenario by scenario. Run by
+# `make bench` (or `make bench QUICK=1`) inside test/lab.sh; re-executes
+# itself there when started outside.
 #
 # Topology (all on lo inside the lab's private namespace):
 #   127.0.0.12        the live upstream: a real dnsmasq answering the bench
@@ -121,8 +122,9 @@ CONTENDERS="glibc glibc-rotate glibc-nscd dnsmasq-nocache dnsmasq-cache unbound 
 # daemon is no fresh process; nothing to learn for glibc-rotate).
 FRESH_CONTENDERS="glibc musl fastres-nocache fastres-race"
 # Sixteen names, odd ones IPv4-only (their AAAA is NODATA), even ones
-# dual-stack; lookups rotate through them. The upstream answers every name
-# under them the same way (--address; --local for a NODATA AAAA rather than
+# dual-stack; lookups rotate through them (by default asking a new name
+# under each, see lookup -u). The upstream answers every name under them
+# the same way (--address; --local for a NODATA AAAA rather than
 # the NXDOMAIN --address alone gives since dnsmasq 2.86), so that each
 # lookup can ask a new name.
 NAMES=""
@@ -485,13 +487,13 @@ run_cell() {
     fastres-*) [ "$L_fastres" = 1 ] || die "$tag: libfastres was not loaded" ;;
     *) [ "$L_fastres" = 0 ] || die "$tag: libfastres loaded where it should not be" ;;
     esac
-    # Every completed lookup of glibc-nscd must have been nscd's (a cut one
-    # is not counted there yet); in scenario 8 the client finds the name in
-    # nscd's shared mapping, uncounted, after the first.
-    want=$L_done
-    [ "$S" != 8 ] || [ "$want" = 0 ] || want=1
-    [ -z "$nq" ] || [ "$nq" -ge "$want" ] ||
-        die "$tag: nscd saw $nq lookups of $L_done ($RAW/$tag.nscd)"
+    # glibc-nscd's lookups must have reached nscd: at least one when any
+    # ended. Not all are counted there: a cut one is not yet, a cache hit
+    # is read from nscd's shared mapping (scenario 8), and a client that
+    # waited 5 s for nscd's reply (behind a silent nameserver) gives up on
+    # it and asks the nameservers itself.
+    [ -z "$nq" ] || [ "$L_done" = 0 ] || [ "$nq" -ge 1 ] ||
+        die "$tag: nscd saw none of $L_done lookups ($RAW/$tag.nscd)"
     echo "$S $c $t $fam $L_done $L_failed $L_cut $L_wall_ns $q $q1 $q2 $q3 $tag" >>"$CELLS"
     printf 'bench [%d/%d] s%s %-16s t%s %-6s: %6d lookups, %d failed, %d cut, %d upstream queries, %.1f s\n' \
         "$CELL" "$NCELLS" "$S" "$c" "$t" "$fam" "$L_done" "$L_failed" "$L_cut" "$q" \
