@@ -222,8 +222,8 @@ start_front() {
 # count file (now only its sign of readiness): faultdns rewrites that file
 # after every query, falls behind a contender that sends thousands per
 # second, and is stopped with queries still in its socket: in a check of
-# full-size cells it counted 2864 where 4000 had been sent. The counter counts
-# UDP datagrams (TCP segments, were TCP used, would count as well).
+# full-size cells it counted 2864 where 4000 had been sent. The counter
+# counts UDP datagrams (TCP segments, were TCP used, would count too).
 front_count() { # NAME
     nft list counter inet bench "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
