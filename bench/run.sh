@@ -637,7 +637,14 @@ while read -r S t fam; do
         [ -s "$f" ] || continue
         # fastres solid, the others dashed.
         case $c in fastres-*) dt=1 ;; *) dt=2 ;; esac
-        plot="$plot${plot:+, }'$f' using 1:2 with steps lw 2 dt $dt title '$c'"
+        # One colour per contender (gnuplot's default cycle has only eight).
+        case $c in
+        glibc) lc='#9400d3' ;; glibc-rotate) lc='#c71585' ;; glibc-nscd) lc='#56b4e9' ;;
+        dnsmasq-nocache) lc='#e69f00' ;; dnsmasq-cache) lc='#d2b000' ;; unbound) lc='#0072b2' ;;
+        musl) lc='#e51e10' ;; fastres-nocache) lc='#000000' ;; fastres-race) lc='#009e73' ;;
+        *) lc='#808080' ;;
+        esac
+        plot="$plot${plot:+, }'$f' using 1:2 with steps lw 2 dt $dt lc rgb '$lc' title '$c'"
     done
     gnuplot <<EOF || die "gnuplot failed for $png"
 set terminal pngcairo size 800,500 font 'sans,9'
