@@ -1,11 +1,18 @@
 /* lookup: the benchmark's load generator.
  *
- *   lookup -n COUNT -d SECONDS [-t THREADS] [-f unspec|inet] -o RAWFILE NAME...
+ *   lookup -n COUNT -d SECONDS [-t THREADS] [-f unspec|inet] [-u PREFIX]
+ *          -o RAWFILE NAME...
  *
  * Runs COUNT getaddrinfo() lookups (SOCK_STREAM, ai_flags 0, the family
  * -f picks; AF_UNSPEC by default as most programs ask) over THREADS
- * threads, lookup i asking for NAME[i % number of names]. Each lookup is
- * timed with CLOCK_MONOTONIC around getaddrinfo() alone.
+ * threads, lookup i asking for NAME[i % number of names], or with -u for
+ * PREFIX<i>.NAME[i % number of names]: a new name every lookup, so that no
+ * cache (the contender's or a daemon's) answers it. Each lookup is timed
+ * with CLOCK_MONOTONIC around getaddrinfo() alone.
+ *
+ * The same source builds against glibc (build/bench/lookup, which
+ * LD_PRELOAD can reach) and statically against musl (musl-gcc -static,
+ * build/bench/lookup-musl: musl's own stub resolver).
  *
  * Two bounds, whichever comes first: COUNT lookups, or SECONDS of wall
  * time. No lookup starts after the wall-time cap; a lookup still running
@@ -49,6 +56,8 @@
 /* How often the main thread looks at the clock while waiting for the
  * workers (the cap is checked at this granularity). */
 #define BENCH_POLL_NS 10000000L
+/* Longest name the bench asks for: a DNS name's presentation form. */
+#define BENCH_NAME_MAX 256
 
 enum bench_state { BENCH_PENDING = 0, BENCH_RUNNING, BENCH_DONE };
 
@@ -65,6 +74,7 @@ static struct {
     int family;
     char **names;
     int nnames;
+    const char *prefix;    /* -u: unique names, or NULL */
     struct bench_slot *slots;
     atomic_long next;      /* index of the next lookup to start */
     atomic_int running;    /* worker threads not yet finished */
@@ -86,10 +96,20 @@ static void *bench_worker(void *arg)
     hints.ai_socktype = SOCK_STREAM;
     for (;;) {
         struct addrinfo *res = NULL;
+        char unique[BENCH_NAME_MAX];
+        const char *name;
         long i = atomic_fetch_add(&B.next, 1);
         int64_t t0;
         if (i >= B.count)
             break;
+        name = B.names[i % B.nnames];
+        if (B.prefix) {
+            /* Built before the clock starts; too long cannot happen (main
+             * checks the longest name), but a cut name would still be a
+             * valid, if different, name. */
+            snprintf(unique, sizeof(unique), "%s%ld.%s", B.prefix, i, name);
+            name = unique;
+        }
         t0 = bench_now_ns();
         if (t0 >= B.deadline_ns) {
             /* Not started: leave it PENDING; it is not counted. */
@@ -97,7 +117,7 @@ static void *bench_worker(void *arg)
         }
         B.slots[i].start_ns = t0;
         atomic_store(&B.slots[i].state, BENCH_RUNNING);
-        B.slots[i].status = getaddrinfo(B.names[i % B.nnames], NULL, &hints, &res);
+        B.slots[i].status = getaddrinfo(name, NULL, &hints, &res);
         B.slots[i].lat_ns = bench_now_ns() - t0;
         atomic_store(&B.slots[i].state, BENCH_DONE);
         if (res)
@@ -145,20 +165,20 @@ static int bench_fastres_mapped(void)
 static void bench_usage(void)
 {
     fprintf(stderr, "usage: lookup -n COUNT -d SECONDS [-t THREADS] [-f unspec|inet] "
-                    "-o RAWFILE NAME...\n");
+                    "[-u PREFIX] -o RAWFILE NAME...\n");
 }
 
 int main(int argc, char **argv)
 {
     pthread_t tids[BENCH_THREADS_MAX];
     long count = 0, seconds = 0, threads = 1, done = 0, failed = 0, cut = 0;
-    const char *out = NULL;
+    const char *out = NULL, *prefix = NULL;
     int family = AF_UNSPEC, opt, started = 0, rc = 1, all_joined = 0;
     int64_t t_start, t_end, now;
     FILE *f = NULL;
     char *end;
 
-    while ((opt = getopt(argc, argv, "n:d:t:f:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:d:t:f:o:u:")) != -1) {
         switch (opt) {
         case 'n': count = strtol(optarg, &end, 10); if (*end) count = -1; break;
         case 'd': seconds = strtol(optarg, &end, 10); if (*end) seconds = -1; break;
@@ -172,6 +192,7 @@ int main(int argc, char **argv)
                 family = -1;
             break;
         case 'o': out = optarg; break;
+        case 'u': prefix = optarg; break;
         default: bench_usage(); return 2;
         }
     }
@@ -180,7 +201,15 @@ int main(int argc, char **argv)
         bench_usage();
         return 2;
     }
+    for (int k = optind; prefix && k < argc; k++) {
+        /* prefix, the largest index, '.', the name and its NUL */
+        if (strlen(prefix) + 20 + 1 + strlen(argv[k]) + 1 > BENCH_NAME_MAX) {
+            fprintf(stderr, "lookup: -u %s with %s: name too long\n", prefix, argv[k]);
+            return 2;
+        }
+    }
 
+    B.prefix = prefix;
     B.count = count;
     B.family = family;
     B.names = argv + optind;

@@ -1,36 +1,57 @@
 #!/bin/sh
-# bench/run.sh: fastres against glibc and dnsmasq --all-servers, scenario by
-# scenario. Run by `make bench` (or `make bench QUICK=1`) inside test/lab.sh;
-# re-executes itself there when started outside.
+# bench/run.sh: fastres against what a user would pick instead (glibc alone,
+# with rotate, with nscd; dnsmasq --all-servers; unbound as a local
+# forwarding cache; musl's racing stub), scenario by scenario. Run by
+# `make bench` (or `make bench QUICK=1`) inside test/lab.sh; re-executes
+# itself there when started outside.
 #
 # Topology (all on lo inside the lab's private namespace):
 #   127.0.0.12        the live upstream: a real dnsmasq answering the bench
-#                     names (--host-record, TTL BENCH_TTL) and NXDOMAIN for
-#                     cluster.local (--local=/cluster.local/)
+#                     names and every name under them (--address, TTL
+#                     BENCH_TTL) and NXDOMAIN for cluster.local
+#                     (--local=/cluster.local/)
 #   127.0.0.2, .3, .4 the three nameservers: build/tools/faultdns in forward
-#                     mode in front of 127.0.0.12, each with a count file, so
-#                     the queries a contender sends are counted by the
-#                     upstream itself; a scenario's fault is set on them
-#                     (drop, servfail, --delay-ms, --drop-pct). Where no
-#                     server listens (scenario 3) an nft counter on the
-#                     output hook counts the datagrams sent to that port.
+#                     mode in front of 127.0.0.12; a scenario's fault is set
+#                     on them (drop, servfail, --delay-ms, --drop-pct). The
+#                     queries sent to each (whoever sends them, whether a
+#                     server listens there or not) are counted by an nft
+#                     counter on the output hook.
 #   127.0.0.10        dnsmasq --all-servers (contenders dnsmasq-*), the
 #                     only nameserver of glibc, forwarding to .2, .3, .4
-# The three nameservers and the dnsmasq contender are started afresh for
+#   127.0.0.11        unbound (contender unbound), the only nameserver of
+#                     glibc, forwarding to .2, .3, .4
+#   /var/run/nscd     a private tmpfs (the lab's mount namespace) holding
+#                     the socket of the nscd the glibc-nscd cells start
+# The three nameservers and the contender's daemon are started afresh for
 # every cell (scenario x contender x threads): counts start at 0, seeded
 # drops repeat exactly, caches start cold.
 #
 # Contenders: glibc (resolv.conf as is), glibc-rotate (options rotate
-# timeout:1 attempts:1), dnsmasq-nocache / dnsmasq-cache (glibc -> dnsmasq
-# --all-servers with --cache-size=0 / BENCH_DNSMASQ_CACHE), fastres-nocache
-# / fastres-cache (LD_PRELOAD=libfastres.so, FASTRES_CACHE_SIZE=0 / default).
+# timeout:1 attempts:1), glibc-nscd (glibc -> nscd, hosts cache on, nscd
+# asking the three nameservers through its own glibc), dnsmasq-nocache /
+# dnsmasq-cache (glibc -> dnsmasq --all-servers with --cache-size=0 /
+# BENCH_DNSMASQ_CACHE), unbound (glibc -> unbound forwarding to the three,
+# its cache on as installed), musl (build/bench/lookup-musl: musl's stub,
+# racing every nameserver), fastres-nocache (LD_PRELOAD=libfastres.so,
+# FASTRES_CACHE_SIZE=0, the default FASTRES_MODE: hedge), fastres-race (the
+# same with FASTRES_MODE=race: every nameserver at once, always),
+# fastres-cache (the default settings). Queries counted are always those
+# the three nameservers receive, whoever sends them (nscd, dnsmasq,
+# unbound).
 #
-# Each cell runs bench/lookup (build/bench/lookup): COUNT getaddrinfo()
-# lookups bounded by a wall-time cap; raw latencies go to build/bench/raw.
+# Each cell runs bench/lookup (build/bench/lookup, or lookup-musl): COUNT
+# getaddrinfo() lookups bounded by a wall-time cap; raw latencies go to
+# build/bench/raw. Scenarios 1-7 ask a new name every lookup (lookup -u:
+# c<cell>-<i>.hNN.bench.test, which the upstream answers like hNN), so that
+# no cache answers them: what is measured is the way to the nameservers;
+# scenario 8 asks one name over and over (cache hits). Scenario 9 runs one
+# lookup per process (a fresh process every time, nothing learnt).
 # Output: bench/results.md (also printed), bench/results.csv,
-# bench/cdf-sN*.png. Env: QUICK=1 (smoke run, under a minute), BUILD,
-# BENCH_FAMILY=unspec|inet, BENCH_ONLY="1 5" (only these scenarios). With
-# QUICK or BENCH_ONLY the results go to build/bench instead of bench/.
+# bench/cdf-sN*.png. Env: QUICK=1 (smoke run, under two minutes), BUILD,
+# BENCH_FAMILY=unspec|inet, BENCH_ONLY="1 5" (only these scenarios),
+# BENCH_NAMES=unique|rotate (rotate: scenarios 1-7 cycle through the 16
+# names instead, as before issue 10). With QUICK or BENCH_ONLY the results
+# go to build/bench instead of bench/.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,25 +65,32 @@ case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
 TOOLS=$BUILD/tools
 LIB=$BUILD/libfastres.so
 LOOKUP=$BUILD/bench/lookup
+LOOKUP_MUSL=$BUILD/bench/lookup-musl
 RAW=$BUILD/bench/raw
 QUICK=${QUICK:-}
 FAMILY=${BENCH_FAMILY:-unspec}
 ONLY=${BENCH_ONLY:-}
+NAMING=${BENCH_NAMES:-unique}
 
 # Lookups per cell and the wall-time cap per cell (seconds). glibc needs
 # 5 s per lookup behind a silent first nameserver, and 200 ms per lookup
-# behind a slow one: those cells end at the cap; the full run's twelve or
-# so capped cells plus the rest fit in about six minutes.
+# behind a slow one (glibc-nscd too: every name is new): those cells end
+# at the cap; the full run's ten or so capped cells plus the rest fit in
+# under ten minutes, the QUICK run in under two.
+# FRESH_COUNT: scenario 9's processes (one lookup each) per cell, capped
+# like the others.
 if [ "$QUICK" = 1 ]; then
     COUNT=200
     CAP_S=2
     HIT_COUNT=20000
     HIT_CAP_S=1
+    FRESH_COUNT=30
 else
     COUNT=2000
     CAP_S=20
     HIT_COUNT=200000
     HIT_CAP_S=3
+    FRESH_COUNT=100
 fi
 # TTL of the bench names: longer than any cell, so cache-on contenders
 # keep every positive answer for the whole cell.
@@ -87,9 +115,18 @@ CDF_POINTS=400
 NS1=127.0.0.2 NS2=127.0.0.3 NS3=127.0.0.4
 BACKEND=127.0.0.12
 DMQ=127.0.0.10
-CONTENDERS="glibc glibc-rotate dnsmasq-nocache dnsmasq-cache fastres-nocache fastres-cache"
+UNB=127.0.0.11
+CONTENDERS="glibc glibc-rotate glibc-nscd dnsmasq-nocache dnsmasq-cache unbound musl
+ fastres-nocache fastres-race fastres-cache"
+# Scenario 9 (a fresh process per lookup): the stubs only, cache off (a
+# daemon is no fresh process; nothing to learn for glibc-rotate).
+FRESH_CONTENDERS="glibc musl fastres-nocache fastres-race"
 # Sixteen names, odd ones IPv4-only (their AAAA is NODATA), even ones
-# dual-stack; lookups rotate through them.
+# dual-stack; lookups rotate through them (by default asking a new name
+# under each, see lookup -u). The upstream answers every name under them
+# the same way (--address; --local for a NODATA AAAA rather than
+# the NXDOMAIN --address alone gives since dnsmasq 2.86), so that each
+# lookup can ask a new name.
 NAMES=""
 REC_ARGS=""
 i=1
@@ -97,9 +134,9 @@ while [ $i -le 16 ]; do
     n=$(printf 'h%02d.bench.test' $i)
     NAMES="$NAMES $n"
     if [ $((i % 2)) = 1 ]; then
-        REC_ARGS="$REC_ARGS --host-record=$n,10.1.0.$i"
+        REC_ARGS="$REC_ARGS --address=/$n/10.1.0.$i --local=/$n/"
     else
-        REC_ARGS="$REC_ARGS --host-record=$n,10.1.0.$i,fd00::$i"
+        REC_ARGS="$REC_ARGS --address=/$n/10.1.0.$i --address=/$n/fd00::$i"
     fi
     i=$((i + 1))
 done
@@ -107,13 +144,16 @@ HIT_NAME=h02.bench.test
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for f in "$LIB" "$LOOKUP" "$TOOLS/faultdns"; do
+for f in "$LIB" "$LOOKUP" "$LOOKUP_MUSL" "$TOOLS/faultdns"; do
     [ -x "$f" ] || [ -f "$f" ] || die "$f missing (run make bench)"
 done
 command -v dnsmasq >/dev/null 2>&1 || die "dnsmasq not installed (scripts/deps.sh)"
+command -v unbound >/dev/null 2>&1 || die "unbound not installed (scripts/deps.sh)"
+command -v nscd >/dev/null 2>&1 || die "nscd not installed (scripts/deps.sh)"
 command -v nft >/dev/null 2>&1 || die "nft not installed (scripts/deps.sh)"
 command -v gnuplot >/dev/null 2>&1 || die "gnuplot not installed (scripts/deps.sh)"
 LD_PRELOAD=$LIB grep -q libfastres /proc/self/maps || die "LD_PRELOAD=$LIB does not load"
+case $NAMING in unique | rotate) ;; *) die "BENCH_NAMES=$NAMING: unique or rotate" ;; esac
 
 # Only a full run replaces the committed results in bench/.
 if [ -n "$ONLY" ] || [ "$QUICK" = 1 ]; then OUT=$BUILD/bench; else OUT=$here; fi
@@ -178,14 +218,14 @@ start_front() {
     done
 }
 
-# Queries received so far: faultdns's count file, or the nft counter of
-# that address when no server listens there.
+# Queries sent so far to nameserver NAME: its nft counter. Not faultdns's
+# count file (now only its sign of readiness): faultdns rewrites that file
+# after every query, falls behind a contender that sends thousands per
+# second, and is stopped with queries still in its socket: in a check of
+# full-size cells it counted 2864 where 4000 had been sent. The counter
+# counts UDP datagrams (TCP segments, were TCP used, would count too).
 front_count() { # NAME
-    if [ -f "$WORK/$1.count" ]; then
-        cat "$WORK/$1.count"
-    else
-        nft list counter inet bench "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
-    fi
+    nft list counter inet bench "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 all_counts() { # "NS1 NS2 NS3"
     echo "$(front_count ns1) $(front_count ns2) $(front_count ns3)"
@@ -216,6 +256,64 @@ dnsmasq -k --no-resolv --no-hosts --bind-interfaces --listen-address=$BACKEND --
 PIDS="$PIDS $!"
 wait_udp $BACKEND
 
+# unbound as a local forwarding cache, as a user would set it up, in the
+# foreground without privilege dropping or chroot (the lab's files). The
+# test. zone is one of unbound's default local zones (RFC 6761: answered
+# NXDOMAIN locally) and the nameservers are on 127.0.0.x, which unbound
+# does not query by default. No DNSSEC validation: no trust anchor here.
+cat >"$WORK/unbound.conf" <<EOF || die "cannot write unbound.conf"
+server:
+    interface: $UNB
+    port: 53
+    do-ip6: no
+    username: ""
+    chroot: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    num-threads: 1
+    module-config: "iterator"
+    do-not-query-localhost: no
+    local-zone: "test." nodefault
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: $NS1
+    forward-addr: $NS2
+    forward-addr: $NS3
+EOF
+
+# nscd: glibc clients find it at /var/run/nscd/socket (fixed in glibc), so
+# that directory gets a private tmpfs in the lab's mount namespace (gone
+# with the lab; the host's nscd, if any, is already hidden by lab.sh). It
+# holds the socket, the pid file and the shared (mmap) cache. Hosts cache
+# only, as Debian's nscd.conf sets it (shared, TTL-bound positives), not
+# persistent (every cell starts cold). If the directory does not exist
+# (nscd installed where systemd-tmpfiles never made it), it is made empty
+# on the host, as nscd's own start would.
+NSCD_DIR=/var/run/nscd
+[ -d $NSCD_DIR ] || mkdir -p $NSCD_DIR || die "cannot make $NSCD_DIR"
+mount -t tmpfs -o size=32m,mode=0755 bench-nscd $NSCD_DIR || die "cannot mount a tmpfs on $NSCD_DIR"
+cat >"$WORK/nscd.conf" <<EOF || die "cannot write nscd.conf"
+logfile $WORK/nscd.log
+debug-level 0
+paranoia no
+enable-cache passwd no
+enable-cache group no
+enable-cache services no
+enable-cache netgroup no
+enable-cache hosts yes
+positive-time-to-live hosts 3600
+negative-time-to-live hosts 20
+suggested-size hosts 211
+check-files hosts yes
+persistent hosts no
+shared hosts yes
+max-db-size hosts 33554432
+EOF
+
 # ---- scenarios ----
 scen_name() {
     case $1 in
@@ -227,6 +325,7 @@ scen_name() {
     6) echo "every nameserver drops ${LOSS_PCT}% of queries (seeded)" ;;
     7) echo "Kubernetes resolv.conf (3 search domains; ndots:5): outside name" ;;
     8) echo "cache hits on one name" ;;
+    9) echo "fresh process behind a silent first nameserver (one lookup per process)" ;;
     esac
 }
 FWD="--mode forward --forward $BACKEND"
@@ -234,7 +333,7 @@ FWD="--mode forward --forward $BACKEND"
 start_fronts() {
     set -- $LOSS_SEEDS
     case $S in
-    2) start_front $NS1 ns1 --mode drop ;;
+    2 | 9) start_front $NS1 ns1 --mode drop ;;
     3) start_front $NS1 ns1 none ;;
     4) start_front $NS1 ns1 --mode servfail ;;
     5) start_front $NS1 ns1 $FWD --delay-ms $SLOW_MS ;;
@@ -263,6 +362,36 @@ resolv_extra() {
     printf 'options ndots:5\n'
 }
 
+# run_fresh COUNT CAP FAMILY NAMES...: scenario 9's cell body: up to COUNT
+# processes of one lookup each (a new name each), one after another, none
+# started after CAP seconds; sets summary as one lookup run would.
+run_fresh() {
+    fn=$1 fcap=$2 ffam=$3
+    shift 3
+    : >"$RAW/$tag.raw"
+    : >"$RAW/$tag.log"
+    fd=0 ff=0 fc=0 fl=1 k=0 nn=$#
+    f0=$(date +%s%N)
+    while [ $k -lt "$fn" ] && [ $(($(date +%s%N) - f0)) -lt $((fcap * 1000000000)) ]; do
+        # NAME[k % number of names], as lookup would pick it.
+        eval "fname=\${$((k % nn + 1))}"
+        # shellcheck disable=SC2086
+        one=$(env $pre "$lk" -n 1 -d "$fcap" -f "$ffam" -u "c$CELL-p$k-" \
+            -o "$RAW/$tag.one" "$fname" 2>>"$RAW/$tag.log") ||
+            die "lookup failed in $tag: $(cat "$RAW/$tag.log")"
+        cat "$RAW/$tag.one" >>"$RAW/$tag.raw"
+        eval "$(echo "$one" | sed 's/\([a-z_]*\)=\([0-9]*\)/O_\1=\2;/g')"
+        fd=$((fd + O_done)) ff=$((ff + O_failed)) fc=$((fc + O_cut))
+        # fastres= must agree across the processes: the first one's value
+        # stands unless one differs (then the check below fails).
+        [ $k != 0 ] || fl=$O_fastres
+        [ "$O_fastres" = "$fl" ] || fl=2
+        k=$((k + 1))
+    done
+    rm -f "$RAW/$tag.one"
+    summary="done=$fd failed=$ff cut=$fc wall_ns=$(($(date +%s%N) - f0)) fastres=$fl"
+}
+
 # ---- one cell ----
 CELLS=$WORK/cells.txt
 : >"$CELLS"
@@ -276,6 +405,28 @@ run_cell() {
     start_fronts
     dpid=""
     case $c in
+    glibc-nscd)
+        # nscd reads resolv.conf at start: write it first.
+        printf 'nameserver %s\nnameserver %s\nnameserver %s\n' $NS1 $NS2 $NS3 >/etc/resolv.conf
+        resolv_extra >>/etc/resolv.conf
+        rm -rf "${NSCD_DIR:?}"/*
+        nscd -F -f "$WORK/nscd.conf" </dev/null >>"$WORK/nscd-$tag.log" 2>&1 &
+        dpid=$!
+        PIDS="$PIDS $dpid"
+        k=0
+        while [ ! -S $NSCD_DIR/socket ]; do
+            k=$((k + 1))
+            [ $k -lt $START_POLLS ] || die "nscd did not start ($WORK/nscd-$tag.log, $WORK/nscd.log)"
+            sleep 0.02
+        done
+        ;;
+    unbound)
+        unbound -d -c "$WORK/unbound.conf" </dev/null >"$WORK/unbound-$tag.log" 2>&1 &
+        dpid=$!
+        PIDS="$PIDS $dpid"
+        wait_udp $UNB
+        { printf 'nameserver %s\n' $UNB; resolv_extra; } >/etc/resolv.conf
+        ;;
     dnsmasq-*)
         if [ "$c" = dnsmasq-cache ]; then cs=$BENCH_DNSMASQ_CACHE; else cs=0; fi
         dnsmasq -k --no-resolv --no-hosts --bind-interfaces --listen-address=$DMQ --port=53 \
@@ -295,18 +446,37 @@ run_cell() {
         ;;
     esac
     before=$(all_counts)
+    # FASTRES_MODE: hedge is the default (fastres-nocache does not set it);
+    # an engine without modes ignores the variable.
+    lk=$LOOKUP
     case $c in
     fastres-nocache) pre="LD_PRELOAD=$LIB FASTRES_CACHE_SIZE=0 FASTRES_STATS=1" ;;
+    fastres-race) pre="LD_PRELOAD=$LIB FASTRES_CACHE_SIZE=0 FASTRES_MODE=race FASTRES_STATS=1" ;;
     fastres-cache) pre="LD_PRELOAD=$LIB FASTRES_STATS=1" ;;
+    musl) pre="" lk=$LOOKUP_MUSL ;;
     *) pre="" ;;
     esac
-    # shellcheck disable=SC2086
-    summary=$(env $pre "$LOOKUP" -n "$n" -d "$cap" -t "$t" -f "$fam" \
-        -o "$RAW/$tag.raw" "$@" 2>"$RAW/$tag.log") ||
-        die "lookup failed in $tag: $(cat "$RAW/$tag.log")"
+    if [ "$S" = 9 ]; then
+        run_fresh "$n" "$cap" "$fam" "$@"
+    else
+        uniq=""
+        [ "$S" = 8 ] || [ "$NAMING" = rotate ] || uniq="-u c$CELL-"
+        # shellcheck disable=SC2086
+        summary=$(env $pre "$lk" -n "$n" -d "$cap" -t "$t" -f "$fam" $uniq \
+            -o "$RAW/$tag.raw" "$@" 2>"$RAW/$tag.log") ||
+            die "lookup failed in $tag: $(cat "$RAW/$tag.log")"
+    fi
+    nq=""
+    if [ "$c" = glibc-nscd ]; then
+        # nscd's hosts statistics (asked over its socket before it stops):
+        # the lookups that ended there, checked below.
+        nscd -g >"$RAW/$tag.nscd" 2>&1 || :
+        nq=$(awk '/^hosts cache:/ { h = 1 } h && /cache (hits|misses) on (positive|negative) entries/ { s += $1 }
+            END { print s + 0 }' "$RAW/$tag.nscd")
+    fi
     [ -z "$dpid" ] || stop_pid "$dpid"
-    # Let the nameservers count what was still in their sockets.
-    sleep 0.05
+    # Final: the lookups have ended (or their process has), the daemon
+    # that might still send has stopped.
     after=$(all_counts)
     stop_fronts
     set -- $before $after
@@ -317,26 +487,41 @@ run_cell() {
     fastres-*) [ "$L_fastres" = 1 ] || die "$tag: libfastres was not loaded" ;;
     *) [ "$L_fastres" = 0 ] || die "$tag: libfastres loaded where it should not be" ;;
     esac
+    # glibc-nscd's lookups must have reached nscd: at least one when any
+    # ended. Not all are counted there: a cut one is not yet, a cache hit
+    # is read from nscd's shared mapping (scenario 8), and a client that
+    # waited 5 s for nscd's reply (behind a silent nameserver) gives up on
+    # it and asks the nameservers itself.
+    [ -z "$nq" ] || [ "$L_done" = 0 ] || [ "$nq" -ge 1 ] ||
+        die "$tag: nscd saw none of $L_done lookups ($RAW/$tag.nscd)"
     echo "$S $c $t $fam $L_done $L_failed $L_cut $L_wall_ns $q $q1 $q2 $q3 $tag" >>"$CELLS"
     printf 'bench [%d/%d] s%s %-16s t%s %-6s: %6d lookups, %d failed, %d cut, %d upstream queries, %.1f s\n' \
         "$CELL" "$NCELLS" "$S" "$c" "$t" "$fam" "$L_done" "$L_failed" "$L_cut" "$q" \
         "$(echo "$L_wall_ns" | awk '{ print $1 / 1e9 }')" >&2
 }
 
-SCENARIOS=${ONLY:-1 2 3 4 5 6 7 8}
+SCENARIOS=${ONLY:-1 2 3 4 5 6 7 8 9}
+# contenders_of SCENARIO: the contenders that scenario runs.
+contenders_of() {
+    if [ "$1" = 9 ]; then echo $FRESH_CONTENDERS; else echo $CONTENDERS; fi
+}
 NCELLS=0
 for S in $SCENARIOS; do
-    for c in $CONTENDERS; do
+    for c in $(contenders_of $S); do
         if [ "$S" = 8 ] && [ "$QUICK" = 1 ]; then NCELLS=$((NCELLS + 2))
         elif [ "$S" = 8 ]; then NCELLS=$((NCELLS + 3)); else NCELLS=$((NCELLS + 1)); fi
     done
 done
 echo "bench: $NCELLS cells, up to $COUNT lookups (cap ${CAP_S} s) each;" \
-    "cache hits: up to $HIT_COUNT (cap ${HIT_CAP_S} s)${QUICK:+ (QUICK)}" >&2
+    "cache hits: up to $HIT_COUNT (cap ${HIT_CAP_S} s);" \
+    "fresh processes: up to $FRESH_COUNT (cap ${CAP_S} s)${QUICK:+ (QUICK)}" >&2
 T0=$(date +%s)
 for S in $SCENARIOS; do
-    for c in $CONTENDERS; do
-        if [ "$S" = 8 ]; then
+    for c in $(contenders_of $S); do
+        if [ "$S" = 9 ]; then
+            # shellcheck disable=SC2086
+            run_cell "$c" 1 "$FAMILY" $FRESH_COUNT $CAP_S $NAMES
+        elif [ "$S" = 8 ]; then
             run_cell "$c" 1 "$FAMILY" $HIT_COUNT $HIT_CAP_S $HIT_NAME
             run_cell "$c" 2 "$FAMILY" $HIT_COUNT $HIT_CAP_S $HIT_NAME
             # IPv4 only: no RFC 3484 sorting (which probes a source
@@ -384,19 +569,29 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 glibc_v=$(getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version | head -1)
 cares_v=$(dpkg-query -W -f='${Version}' libc-ares-dev 2>/dev/null || echo unknown)
 dnsmasq_v=$(dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')
+unbound_v=$(unbound -V 2>/dev/null | sed -n 's/^Version //p')
+musl_v=$(dpkg-query -W -f='${Version}' musl 2>/dev/null || echo unknown)
 {
     echo "# fastres benchmark results"
     echo
     echo "Generated by \`make bench${QUICK:+ QUICK=1}\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC')."
     echo
     echo "- Machine: $cpu, $(nproc) cores, kernel $(uname -r)"
-    echo "- $glibc_v, c-ares $cares_v (static, in libfastres), dnsmasq $dnsmasq_v, fastres $rev (library sha256 $lib_sum...)"
-    echo "- Lookups: getaddrinfo($FAMILY, SOCK_STREAM) over 16 names (8 IPv4-only, 8 dual-stack)," \
+    echo "- $glibc_v (also nscd's), c-ares $cares_v (static, in libfastres), dnsmasq $dnsmasq_v, unbound $unbound_v," \
+        "musl $musl_v (static), fastres $rev (library sha256 $lib_sum...)"
+    if [ "$NAMING" = unique ]; then names_how="a new name every lookup, under 16 names"
+    else names_how="16 names in turn"; fi
+    echo "- Lookups: getaddrinfo($FAMILY, SOCK_STREAM), $names_how (8 IPv4-only, 8 dual-stack)," \
         "up to $COUNT per cell, cell capped at $CAP_S s; cache hits: one dual-stack name, up to $HIT_COUNT per cell," \
-        "capped at $HIT_CAP_S s, also with AF_INET"
+        "capped at $HIT_CAP_S s$([ "$QUICK" = 1 ] || echo ", also with AF_INET");" \
+        "fresh processes: one lookup (a new name) per process, up to $FRESH_COUNT per cell, capped at $CAP_S s"
+    echo "- Contenders: glibc; glibc-rotate (options rotate timeout:1 attempts:1); glibc-nscd (hosts cache);" \
+        "dnsmasq-nocache/-cache (glibc -> dnsmasq --all-servers); unbound (glibc -> unbound forwarding to the three);" \
+        "musl (static, its stub races every server); fastres-nocache (cache off, default mode: hedge);" \
+        "fastres-race (cache off, FASTRES_MODE=race); fastres-cache (defaults)"
     echo "- Upstreams: three nameservers (faultdns forwarding to one dnsmasq, TTL $BENCH_TTL s), faults per scenario;" \
-        "queries/lookup = queries the three nameservers received (nft counter where none listens) / lookups"
-    echo "- Column names: ns1 is the first nameserver in resolv.conf (the faulty one in scenarios 2-5)"
+        "queries/lookup = queries sent to the three nameservers (nft counters) / lookups"
+    echo "- Column names: ns1 is the first nameserver in resolv.conf (the faulty one in scenarios 2-5 and 9)"
     echo "- Latency: nearest-rank percentiles; a cut lookup (still running at the cap) counts with the" \
         "time it had taken (a lower bound); failed = getaddrinfo returned an error"
     echo
@@ -416,6 +611,7 @@ dnsmasq_v=$(dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')
                 if ($1 == 8) name = name ", " $4 " thread" ($4 > 1 ? "s" : "") ", AF_" toupper($5)
                 printf "\n## %s. %s\n\n", $1, name
                 if ($1 == 8) print "Median = time per lookup; lookups/s over all threads.\n"
+                if ($1 == 9) print "Each lookup in a new process, cache off; the time of getaddrinfo() alone (not the process start).\n"
                 print "| contender | lookups | failed | cut | median | p99 | p99.9 | max | lookups/s | queries/lookup | queries ns1/ns2/ns3 |"
                 print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
                 last = key
@@ -436,12 +632,19 @@ while read -r S t fam; do
     title="$S. $(scen_name "$S")"
     [ "$S" != 8 ] || title="$title, $t thread$( [ "$t" = 1 ] || echo s), AF_$(echo "$fam" | tr a-z A-Z)"
     plot=""
-    for c in $CONTENDERS; do
+    for c in $(contenders_of "$S"); do
         f=$RAW/s$S-$c-t$t-$fam.cdf
         [ -s "$f" ] || continue
         # fastres solid, the others dashed.
         case $c in fastres-*) dt=1 ;; *) dt=2 ;; esac
-        plot="$plot${plot:+, }'$f' using 1:2 with steps lw 2 dt $dt title '$c'"
+        # One colour per contender (gnuplot's default cycle has only eight).
+        case $c in
+        glibc) lc='#9400d3' ;; glibc-rotate) lc='#c71585' ;; glibc-nscd) lc='#56b4e9' ;;
+        dnsmasq-nocache) lc='#e69f00' ;; dnsmasq-cache) lc='#d2b000' ;; unbound) lc='#0072b2' ;;
+        musl) lc='#e51e10' ;; fastres-nocache) lc='#000000' ;; fastres-race) lc='#009e73' ;;
+        *) lc='#808080' ;;
+        esac
+        plot="$plot${plot:+, }'$f' using 1:2 with steps lw 2 dt $dt lc rgb '$lc' title '$c'"
     done
     gnuplot <<EOF || die "gnuplot failed for $png"
 set terminal pngcairo size 800,500 font 'sans,9'
