@@ -251,10 +251,11 @@ Test(resolve, forked_child_keeps_a_working_cache)
  * once; before every lock had a fork handler, 31-64 children hung. */
 #define FORK_THREADS 8
 #define FORK_CHILDREN 500
-/* A child does one cache hit and exits: far below a millisecond. Two
- * seconds is generous on a shared, sanitised machine yet ends a hung
- * child long before the suite's timeout. */
-#define FORK_CHILD_MAX_MS 2000
+/* A child does one cache hit and exits: far below a millisecond. A hung
+ * child hangs forever, so the bound only has to end it before the
+ * suite's timeout: 5 s, as 2 s was seen passed by live children of the
+ * sanitizer build on a machine loaded by other jobs. */
+#define FORK_CHILD_MAX_MS 5000
 /* Stop after this many hung children: the test has failed already. */
 #define FORK_HUNG_MAX 3
 
