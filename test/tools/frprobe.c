@@ -35,6 +35,8 @@
  *                              before=N after=M
  *   editres                    res_init, then _res.retrans = 1 (an edited
  *                              _res, which glibc then follows)
+ *   nfd                        descriptors open now: n=N (compare two nfd
+ *                              lines around other operations for leaks)
  *
  * Exit status 0 unless an argument is wrong. */
 #include <arpa/inet.h>
@@ -485,6 +487,8 @@ int main(int argc, char **argv)
             printf("op=fds name=%s rc=%s before=%d after=%d\n", argv[i + 1], eai_name(rc), before,
                    after);
             i += 1;
+        } else if (!strcmp(op, "nfd")) {
+            printf("op=nfd n=%d\n", count_fds());
         } else if (!strcmp(op, "editres")) {
             res_init();
             _res.retrans = 1;
