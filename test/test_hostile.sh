@@ -72,6 +72,28 @@ flood single res | rc=-1 .*herr=TRY_AGAIN | rc=56 rcode=0 ancount=2 | as flood s
 "
 # Modes whose replies are malformed: the * lines above apply to them only.
 MALFORMED_MODES="ptrloop ptrpast longlabel longname countbig rdlen"
+# Evidence that each server really misbehaved: glibc's getaddrinfo with the
+# hostile server alone (else a mode could pass by answering normally).
+# dup is seen by no client; ttltop by the cache check below.
+GLIBC_SINGLE_GAI="
+answer rc=0 naddrs=3
+ptrloop rc=EAI_NONAME
+ptrpast rc=EAI_NONAME
+longlabel rc=EAI_NONAME
+longname rc=EAI_NONAME
+countbig rc=EAI_NONAME
+rdlen rc=EAI_NONAME
+ttltop rc=0 naddrs=3
+otheraddr rc=EAI_AGAIN
+otherport rc=EAI_AGAIN
+dup rc=0 naddrs=3
+flood rc=EAI_AGAIN
+echo rc=EAI_AGAIN
+tcreset rc=EAI_AGAIN
+tcstall rc=EAI_AGAIN
+tcgarbage rc=EAI_AGAIN
+tcshort rc=EAI_AGAIN
+"
 
 with_preload() {
     env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
@@ -217,6 +239,10 @@ for mode in $MODES; do
         bad "$mode: $(cat "$d/broken")"
         continue
     fi
+    want=$(printf '%s\n' "$GLIBC_SINGLE_GAI" | sed -n "s/^$mode //p")
+    got=$(op_line "$d/single.glibc" gai)
+    if [ -n "$want" ] && printf '%s\n' "$got" | grep -q -- "$want"; then ok
+    else bad "$mode: glibc alone with this server gives '$got', not '$want': the server does not misbehave as the mode says"; fi
     for cfg in single pair; do
         g=$d/$cfg.glibc f=$d/$cfg.fastres
         set -- $(cat "$g.st") $(cat "$f.st")
