@@ -10,7 +10,8 @@
  *                        op=ghbn, op=res
  *   nfd                  op=nfd n=(descriptors open)
  *   where                op=where loaded=(1: libfastres.so is in the
- *                        process) getaddrinfo=(the object defining it)
+ *                        process) secure=(AT_SECURE) getaddrinfo=(the
+ *                        object defining it)
  *   nofile N             close every descriptor above stderr, then
  *                        RLIMIT_NOFILE soft limit 3 + N: N free numbers
  *                        (hard limit kept)
@@ -54,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -481,8 +483,8 @@ int main(int argc, char **argv)
             const char *lib = fn && dladdr(fn, &di) && di.dli_fname ? di.dli_fname : "-";
             /* In a sanitizer run getaddrinfo is ASan's interceptor, which
              * calls fastres's: loaded= is what tells. */
-            printf("op=where loaded=%d getaddrinfo=%s\n", fastres_loaded(),
-                   strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib);
+            printf("op=where loaded=%d secure=%lu getaddrinfo=%s\n", fastres_loaded(),
+                   getauxval(AT_SECURE), strrchr(lib, '/') ? strrchr(lib, '/') + 1 : lib);
         } else if (!strcmp(op, "nfd")) {
             printf("op=nfd n=%d\n", count_fds());
         } else if (!strcmp(op, "nofile")) {
