@@ -246,6 +246,10 @@ enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
     enum fr_status st;
     if (fr_msg_iter_init(&it, msg, len) != FR_OK)
         return FR_FAIL;
+    /* QR clear: a query (e.g. ours echoed back), not a reply; read as one
+     * it would be NODATA. glibc drops the server on it too. */
+    if (!(it.hdr.flags & 0x8000))
+        return FR_FAIL;
     while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
         if (rr.section != FR_SEC_QUESTION && rdata_check(msg, len, &rr) != FR_OK)
             return FR_FAIL;
@@ -256,6 +260,13 @@ enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
             return FR_FAIL;
     }
     return st == FR_NOTFOUND ? FR_OK : FR_FAIL;
+}
+
+/* RFC 2181 8: a TTL with the top bit set is read as 0. Applied to each
+ * TTL before any minimum is taken: one such TTL beside 3600 makes 0. */
+static uint32_t ttl_2181(uint32_t ttl)
+{
+    return ttl > 0x7fffffffu ? 0 : ttl;
 }
 
 enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative)
@@ -276,13 +287,13 @@ enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, i
             return FR_FAIL;
         if (rr.section == FR_SEC_ANSWER) {
             answers++;
-            if (rr.ttl < answer_min)
-                answer_min = rr.ttl;
+            if (ttl_2181(rr.ttl) < answer_min)
+                answer_min = ttl_2181(rr.ttl);
         } else if (rr.section == FR_SEC_AUTHORITY && rr.type == FR_T_SOA) {
             /* RFC 2308 5: the negative TTL is the smaller of the SOA's own
              * TTL and its MINIMUM field (the last 4 octets of rdata). */
-            uint32_t min = get32(msg + rr.rdata_off + rr.rdlen - 4);
-            uint32_t t = rr.ttl < min ? rr.ttl : min;
+            uint32_t min = ttl_2181(get32(msg + rr.rdata_off + rr.rdlen - 4));
+            uint32_t t = ttl_2181(rr.ttl) < min ? ttl_2181(rr.ttl) : min;
             if (t < soa_ttl)
                 soa_ttl = t;
         }

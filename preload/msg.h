@@ -81,8 +81,9 @@ enum fr_status fr_msg_iter_init(struct fr_msg_iter *it, const uint8_t *msg, size
  * come back with ttl 0 and rdlen 0. */
 enum fr_status fr_msg_iter_next(struct fr_msg_iter *it, struct fr_msg_rr *rr);
 
-/* Walk every record: FR_OK when the message is well formed as a whole
- * (names, lengths, counts; nothing after the last record is required). */
+/* Walk every record: FR_OK when the message is a reply (QR set) well
+ * formed as a whole (names, lengths, counts; nothing after the last record
+ * is required). */
 enum fr_status fr_msg_validate(const uint8_t *msg, size_t len);
 
 /* Skip a (possibly compressed) name at off; FR_OK with *next set to the

@@ -174,6 +174,7 @@ enum vcase {
     V_TRUNC_RR_HEADER, V_TRUNC_QUESTION, V_RDLEN_OVERFLOW, V_COUNT_TOO_HIGH, V_NAME_256,
     V_LABEL_64, V_LABEL_80, V_PTR_MAKES_256, V_NO_TERMINATOR, V_A_RDLEN_5, V_AAAA_RDLEN_4,
     V_CNAME_RDATA_SHORT, V_CNAME_RDATA_LOOP, V_SOA_SHORT, V_MX_SHORT, V_EMPTY,
+    V_QUERY_ECHO,
     V_NCASES
 };
 
@@ -390,6 +391,12 @@ static void build_v(enum vcase c, struct mb *m)
     case V_EMPTY:
         m->n = 0;
         break;
+    case V_QUERY_ECHO:
+        /* Our own query sent back (QR clear): read as a reply it is NODATA. */
+        hdr(m, 0, 0, 1, 0, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        m->b[2] &= 0x7f;
+        break;
     case V_NCASES:
         break;
     }
@@ -425,6 +432,7 @@ static struct vexpect vcases[] = {
     { V_SOA_SHORT, FR_FAIL, "SOA without MINIMUM" },
     { V_MX_SHORT, FR_FAIL, "MX without exchange" },
     { V_EMPTY, FR_FAIL, "zero octets" },
+    { V_QUERY_ECHO, FR_FAIL, "a query (QR clear)" },
 };
 
 ParameterizedTestParameters(msg, validate)
@@ -592,7 +600,7 @@ Test(msg, name_eq)
 enum tcase {
     T_POS_MIN, T_POS_CNAME, T_NX_SOA_MIN, T_NX_SOA_TTL, T_NODATA_SOA, T_NX_NO_SOA,
     T_NODATA_NO_SOA, T_SERVFAIL, T_REFUSED, T_TC, T_NX_CHAIN, T_NOQUESTION, T_ZERO_TTL,
-    T_SOA_IN_ANSWER_ONLY, T_TWO_SOA,
+    T_SOA_IN_ANSWER_ONLY, T_TWO_SOA, T_TOPBIT_BESIDE, T_SOA_TTL_TOPBIT, T_SOA_MIN_TOPBIT,
 };
 
 struct tttl {
@@ -686,6 +694,24 @@ static void build_t(enum tcase c, struct mb *m)
         rr_soa(m, "test", 600, 300);
         rr_soa(m, "test", 90, 600);
         break;
+    /* RFC 2181 8: a TTL with the top bit set is 0, each one before the
+     * minimum is taken. */
+    case T_TOPBIT_BESIDE:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        rr_a(m, NULL, 0x80000000u | 300, "10.0.0.1");
+        rr_a(m, NULL, 3600, "10.0.0.2");
+        break;
+    case T_SOA_TTL_TOPBIT:
+        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 0, 1, 0);
+        question(m, "nx.test", FR_T_A);
+        rr_soa(m, "test", 0x80000000u | 600, 60);
+        break;
+    case T_SOA_MIN_TOPBIT:
+        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 0, 1, 0);
+        question(m, "nx.test", FR_T_A);
+        rr_soa(m, "test", 600, 0x80000000u | 60);
+        break;
     }
 }
 
@@ -705,6 +731,9 @@ static struct tttl tcases[] = {
     { T_ZERO_TTL, FR_OK, 0, 0, "TTL 0 kept as 0" },
     { T_SOA_IN_ANSWER_ONLY, FR_OK, 700, 0, "SOA question answered" },
     { T_TWO_SOA, FR_OK, 90, 1, "two SOAs: the smaller" },
+    { T_TOPBIT_BESIDE, FR_OK, 0, 0, "top-bit TTL beside 3600" },
+    { T_SOA_TTL_TOPBIT, FR_OK, 0, 1, "SOA TTL with the top bit" },
+    { T_SOA_MIN_TOPBIT, FR_OK, 0, 1, "SOA MINIMUM with the top bit" },
 };
 
 ParameterizedTestParameters(msg, cache_ttl)

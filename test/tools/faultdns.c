@@ -2,7 +2,8 @@
  *
  *   faultdns --listen ADDR[:PORT] [--mode MODE] [--record NAME=TYPE:VALUE ...]
  *            [--ttl N] [--neg-ttl N] [--delay-ms N] [--drop-pct P --seed S]
- *            [--forward ADDR[:PORT]] [--count-file F] [--pid-file F] [-v]
+ *            [--forward ADDR[:PORT]] [--reply-from ADDR[:PORT]] [--tcp-idle-ms N]
+ *            [--count-file F] [--pid-file F] [-v]
  *            [--delay-a-ms N] [--tcp-count-file F] [--udp-count-file F]
  *
  * Single-threaded poll loop serving UDP and TCP on the same address and
@@ -17,6 +18,32 @@
  *   wrongq   the answer, for a different question name ("wrongq." + name)
  *   garbage  random bytes
  *   forward  relay to --forward (e.g. dnsmasq), applying delay and drop
+ * Hostile modes (what a broken or malicious upstream sends). Those that
+ * damage the records apply to replies that have records of the asked type
+ * (A, AAAA) for the question name itself; other replies are normal:
+ *   ptrloop    the first answer's owner is a compression pointer to itself
+ *   ptrpast    the first answer's owner points past the end of the message
+ *   longlabel  the first answer's owner starts with a 64-octet label
+ *   longname   the first answer's owner is over 255 octets (4 x 63 + qname)
+ *   countbig   ANCOUNT is 2 more than the records present
+ *   rdlen      RDLENGTH wrong for the type: A with 5 octets, AAAA with 17
+ *   ttltop     the first answer's TTL has the top bit set (RFC 2181 8: 0);
+ *              the others keep --ttl
+ *   otheraddr  the answer is sent from --reply-from ADDR[:PORT], not from
+ *              the address asked
+ *   otherport  the answer is sent from the listening address, another port
+ *   dup        the answer is sent twice
+ *   flood      FR_FAULT_FLOOD datagrams to the asking socket, then the
+ *              answer: first a runt (the answer's first 4 octets), then
+ *              random bytes of header size or more and the answer under
+ *              wrong IDs, alternately
+ *   echo       the query itself (QR clear) sent back, then the answer
+ *   tcreset    UDP: TC; TCP: the connection is reset on the query
+ *   tcstall    UDP: TC; TCP: the query is read and never answered
+ *   tcgarbage  UDP: TC; TCP: a length-prefixed message of random bytes
+ *   tcshort    UDP: TC; TCP: the length prefix says 8 (less than a DNS
+ *              header), the whole answer follows, then the close
+ * --tcp-idle-ms N closes idle TCP clients after N ms (default 10000).
  * --delay-ms holds every reply in a timer queue (other queries go on);
  * --drop-pct drops that share of queries using a PRNG seeded by --seed, so
  * a run repeats exactly. Every query received (UDP datagram or TCP message)
@@ -87,16 +114,26 @@
 #define FR_FAULT_CNAME_HOPS 8
 /* Name-compression table for dn_comp(). */
 #define FR_FAULT_DNPTRS 64
+/* Datagrams the flood mode sends before each answer: enough to fill a
+ * client's read loop many times over, few enough that the socket's
+ * default receive buffer (about 200 KiB) keeps the answer behind them. */
+#define FR_FAULT_FLOOD 48
 /* Longest poll sleep, so a missed wakeup cannot stall timers for long. */
 #define FR_FAULT_POLL_MAX_MS 1000
 
 enum fr_fault_mode {
     MODE_ANSWER, MODE_DROP, MODE_SERVFAIL, MODE_REFUSED, MODE_FORMERR, MODE_TC,
     MODE_WRONGID, MODE_WRONGQ, MODE_GARBAGE, MODE_FORWARD,
+    MODE_PTRLOOP, MODE_PTRPAST, MODE_LONGLABEL, MODE_LONGNAME, MODE_COUNTBIG, MODE_RDLEN,
+    MODE_TTLTOP, MODE_OTHERADDR, MODE_OTHERPORT, MODE_DUP, MODE_FLOOD, MODE_ECHO, MODE_TCRESET,
+    MODE_TCSTALL, MODE_TCGARBAGE, MODE_TCSHORT,
 };
 static const char *const fr_fault_mode_names[] = {
     "answer", "drop", "servfail", "refused", "formerr", "tc",
     "wrongid", "wrongq", "garbage", "forward",
+    "ptrloop", "ptrpast", "longlabel", "longname", "countbig", "rdlen",
+    "ttltop", "otheraddr", "otherport", "dup", "flood", "echo", "tcreset",
+    "tcstall", "tcgarbage", "tcshort",
 };
 
 struct fr_fault_rec {
@@ -156,6 +193,10 @@ static struct {
     struct sockaddr_storage fwd;
     socklen_t fwdlen;
     int have_fwd;
+    struct sockaddr_storage reply_from;
+    socklen_t reply_fromlen;
+    int have_reply_from;
+    unsigned tcp_idle_ms;
     struct fr_fault_rec *recs;
     unsigned nrecs;
     uint32_t ttl, neg_ttl;
@@ -173,6 +214,7 @@ static struct {
     int verbose;
 
     int udp_fd, tcp_fd, fwd_fd;
+    int alt_fd;                    /* otheraddr/otherport: replies leave here */
     struct fr_fault_conn conns[FR_FAULT_TCP_MAX];
     struct fr_fault_pending pending[FR_FAULT_PENDING_MAX];
     struct fr_fault_fwd fwds[FR_FAULT_FORWARD_MAX];
@@ -692,6 +734,80 @@ static size_t fr_fault_build_answer(const struct fr_fault_query *q, const char *
     return w.len;
 }
 
+/* The answer for q with its records damaged as G.mode says (ptrloop ...
+ * ttltop). Written by hand, since dn_comp cannot write a broken name: the
+ * question uncompressed at offset 12, every owner a pointer to it (0xC00C)
+ * except the first one's when the mode damages the owner. Only A and AAAA
+ * records of the question name itself; any other reply is the normal one. */
+static size_t fr_fault_build_hostile(const struct fr_fault_query *q, uint8_t *out, size_t cap)
+{
+    struct fr_fault_wbuf w;
+    unsigned an = 0;
+    static const uint8_t ptr_q[2] = {0xc0, HFIXEDSZ};
+    uint8_t label[64];
+
+    if (!q->has_q || q->qclass != ns_c_in || (q->qtype != ns_t_a && q->qtype != ns_t_aaaa))
+        return fr_fault_build_answer(q, NULL, out, cap);
+    for (unsigned i = 0; i < G.nrecs; i++)
+        an += G.recs[i].type == q->qtype && !strcasecmp(G.recs[i].name, q->qname);
+    if (an == 0)
+        return fr_fault_build_answer(q, NULL, out, cap);
+
+    fr_fault_w_init(&w, out, cap);
+    fr_fault_w_header(&w, q, ns_r_noerror, G.mode == MODE_COUNTBIG ? an + 2 : an, 0);
+    fr_fault_w_name(&w, q->qname, 0);
+    fr_fault_w_u16(&w, q->qtype);
+    fr_fault_w_u16(&w, q->qclass);
+    unsigned k = 0;
+    for (unsigned i = 0; i < G.nrecs; i++) {
+        const struct fr_fault_rec *r = &G.recs[i];
+        size_t alen = r->type == ns_t_a ? 4 : 16;
+        if (r->type != q->qtype || strcasecmp(r->name, q->qname))
+            continue;
+        if (k == 0 && G.mode == MODE_PTRLOOP) {
+            /* A pointer to this very pointer: a reader that follows
+             * pointers without a bound never ends. */
+            uint8_t self[2] = {(uint8_t)(0xc0 | (w.len >> 8)), (uint8_t)w.len};
+            fr_fault_w_bytes(&w, self, 2);
+        } else if (k == 0 && G.mode == MODE_PTRPAST) {
+            static const uint8_t past[2] = {0xff, 0xff};   /* offset 16383 */
+            fr_fault_w_bytes(&w, past, 2);
+        } else if (k == 0 && G.mode == MODE_LONGLABEL) {
+            /* 64 = 0x40: the top bits 01 are the obsolete extended label
+             * type (RFC 6891 5), not a length any reader may accept. */
+            label[0] = 64;
+            memset(label + 1, 'a', 63);
+            fr_fault_w_bytes(&w, label, 64);
+            fr_fault_w_bytes(&w, "a", 1);
+            fr_fault_w_bytes(&w, ptr_q, 2);
+        } else if (k == 0 && G.mode == MODE_LONGNAME) {
+            /* 4 x 64 octets of labels before the question name: over the
+             * 255 octets of RFC 1035 2.3.4 whatever the question is. */
+            label[0] = 63;
+            memset(label + 1, 'b', 63);
+            for (int j = 0; j < 4; j++)
+                fr_fault_w_bytes(&w, label, 64);
+            fr_fault_w_bytes(&w, ptr_q, 2);
+        } else {
+            fr_fault_w_bytes(&w, ptr_q, 2);
+        }
+        fr_fault_w_u16(&w, r->type);
+        fr_fault_w_u16(&w, ns_c_in);
+        fr_fault_w_u32(&w, (k == 0 && G.mode == MODE_TTLTOP) ? (0x80000000u | G.ttl) : G.ttl);
+        if (G.mode == MODE_RDLEN) {
+            static const uint8_t zero = 0;
+            fr_fault_w_u16(&w, (uint16_t)(alen + 1));
+            fr_fault_w_bytes(&w, r->addr, alen);
+            fr_fault_w_bytes(&w, &zero, 1);
+        } else {
+            fr_fault_w_u16(&w, (uint16_t)alen);
+            fr_fault_w_bytes(&w, r->addr, alen);
+        }
+        k++;
+    }
+    return w.err ? 0 : w.len;
+}
+
 /* ---- reading queries ---- */
 
 static void fr_fault_parse_query(const uint8_t *m, size_t len, struct fr_fault_query *q)
@@ -760,7 +876,8 @@ static void fr_fault_conn_close(int slot)
 static void fr_fault_send_now(const struct fr_fault_dest *d, const uint8_t *msg, size_t len)
 {
     if (!d->tcp) {
-        if (sendto(G.udp_fd, msg, len, 0, (const struct sockaddr *)&d->peer, d->peerlen) < 0)
+        int fd = G.alt_fd >= 0 ? G.alt_fd : G.udp_fd;
+        if (sendto(fd, msg, len, 0, (const struct sockaddr *)&d->peer, d->peerlen) < 0)
             fr_fault_log("udp send: %s", strerror(errno));
         return;
     }
@@ -848,7 +965,7 @@ static uint64_t fr_fault_run_timers(uint64_t now)
         }
     }
     for (int i = 0; i < FR_FAULT_TCP_MAX; i++)
-        if (G.conns[i].fd >= 0 && now - G.conns[i].last_ms >= FR_FAULT_TCP_IDLE_MS)
+        if (G.conns[i].fd >= 0 && now - G.conns[i].last_ms >= G.tcp_idle_ms)
             fr_fault_conn_close(i);
     return next;
 }
@@ -960,6 +1077,76 @@ static void fr_fault_on_upstream(void)
     }
 }
 
+/* ---- hostile transport ---- */
+
+/* Before the answer: a runt, random datagrams and the answer under other
+ * IDs, all from the address asked. */
+static void fr_fault_flood(const uint8_t *ans, size_t alen, const struct fr_fault_dest *d)
+{
+    uint8_t junk[FR_FAULT_UDP_MAX];
+    for (int i = 0; i < FR_FAULT_FLOOD; i++) {
+        size_t n;
+        if (i == 0) {
+            /* Shorter than a header: glibc drops the server on it. */
+            n = alen < 4 ? alen : 4;
+            memcpy(junk, ans, n);
+        } else if (i % 2 == 0) {
+            n = HFIXEDSZ + (size_t)(erand48(G.garbage_rng) * (FR_FAULT_UDP_MAX - HFIXEDSZ));
+            if (n > FR_FAULT_UDP_MAX)
+                n = FR_FAULT_UDP_MAX;
+            for (size_t j = 0; j < n; j++)
+                junk[j] = (uint8_t)(erand48(G.garbage_rng) * 256.0);
+        } else {
+            n = alen < sizeof(junk) ? alen : sizeof(junk);
+            memcpy(junk, ans, n);
+            junk[0] ^= (uint8_t)(1 + i);
+        }
+        fr_fault_reply(d, junk, n);
+    }
+}
+
+/* TCP side of tcreset/tcstall/tcgarbage/tcshort (after a UDP TC). */
+static void fr_fault_tcp_hostile(const struct fr_fault_query *q, const struct fr_fault_dest *d,
+                                 uint8_t *out, size_t cap)
+{
+    struct fr_fault_conn *c = &G.conns[d->slot];
+    size_t n;
+    if (c->fd < 0 || c->gen != d->gen)
+        return;
+    switch (G.mode) {
+    case MODE_TCRESET: {
+        /* SO_LINGER 0: close() sends RST instead of FIN. */
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        fr_fault_conn_close(d->slot);
+        return;
+    }
+    case MODE_TCSTALL:
+        return;                    /* read, never answered; idle close later */
+    case MODE_TCGARBAGE:
+        n = 1 + (size_t)(erand48(G.garbage_rng) * FR_FAULT_UDP_MAX);
+        if (n > FR_FAULT_UDP_MAX || n > cap)
+            n = FR_FAULT_UDP_MAX < cap ? FR_FAULT_UDP_MAX : cap;
+        for (size_t j = 0; j < n; j++)
+            out[j] = (uint8_t)(erand48(G.garbage_rng) * 256.0);
+        fr_fault_reply(d, out, n);
+        return;
+    case MODE_TCSHORT:
+    default: {
+        n = fr_fault_build_answer(q, NULL, out, cap);
+        /* Sent now and whole; the client reads an 8-octet "message", then
+         * the rest of the answer as the next length and data, then EOF. */
+        uint8_t pre[2] = {0, 8};
+        struct iovec iov[2] = {{pre, 2}, {out, n}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        if (n > 0 && sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            fr_fault_log("tcp send: %s", strerror(errno));
+        fr_fault_conn_close(d->slot);
+        return;
+    }
+    }
+}
+
 /* ---- one query ---- */
 
 static void fr_fault_handle(const uint8_t *msg, size_t len, const struct fr_fault_dest *d)
@@ -1022,7 +1209,23 @@ static void fr_fault_handle(const uint8_t *msg, size_t len, const struct fr_faul
             out[i] = (uint8_t)(erand48(G.garbage_rng) * 256.0);
         break;
     }
+    case MODE_PTRLOOP: case MODE_PTRPAST: case MODE_LONGLABEL: case MODE_LONGNAME:
+    case MODE_COUNTBIG: case MODE_RDLEN: case MODE_TTLTOP:
+        n = fr_fault_build_hostile(&q, out, sizeof(out));
+        break;
+    case MODE_TCRESET: case MODE_TCSTALL: case MODE_TCGARBAGE: case MODE_TCSHORT:
+        if (!d->tcp) {
+            n = fr_fault_build_bare(&q, ns_r_noerror, 1, out, sizeof(out));
+            break;
+        }
+        fr_fault_tcp_hostile(&q, d, out, sizeof(out));
+        return;
     case MODE_ANSWER:
+    case MODE_OTHERADDR:
+    case MODE_OTHERPORT:
+    case MODE_DUP:
+    case MODE_FLOOD:
+    case MODE_ECHO:
     default:
         n = fr_fault_build_answer(&q, NULL, out, sizeof(out));
         break;
@@ -1031,7 +1234,14 @@ static void fr_fault_handle(const uint8_t *msg, size_t len, const struct fr_faul
         return;
     if (!d->tcp && n > FR_FAULT_UDP_MAX && G.mode != MODE_GARBAGE)
         n = fr_fault_build_bare(&q, out[3] & 0xf, 1, out, sizeof(out));
-    if (n > 0)
+    if (n == 0)
+        return;
+    if (G.mode == MODE_FLOOD && !d->tcp)
+        fr_fault_flood(out, n, d);
+    if (G.mode == MODE_ECHO && !d->tcp)
+        fr_fault_reply(d, msg, len);
+    fr_fault_reply(d, out, n);
+    if (G.mode == MODE_DUP)
         fr_fault_reply(d, out, n);
 }
 
@@ -1104,8 +1314,11 @@ static void fr_fault_usage(void)
     fprintf(stderr,
             "usage: faultdns --listen ADDR[:PORT] [--mode MODE] [--record NAME=TYPE:VALUE ...]\n"
             "                [--ttl N] [--neg-ttl N] [--delay-ms N] [--drop-pct P] [--seed S]\n"
-            "                [--forward ADDR[:PORT]] [--count-file F] [--pid-file F] [-v]\n"
+            "                [--forward ADDR[:PORT]] [--reply-from ADDR[:PORT]] [--tcp-idle-ms N]\n"
+            "                [--count-file F] [--pid-file F] [-v]\n"
             "modes: answer drop servfail refused formerr tc wrongid wrongq garbage forward\n"
+            "       ptrloop ptrpast longlabel longname countbig rdlen ttltop otheraddr otherport\n"
+            "       dup flood echo tcreset tcstall tcgarbage tcshort\n"
             "types: A AAAA CNAME MX(\"PREF HOST\") TXT SRV(\"PRIO WEIGHT PORT TARGET\")\n");
     fputs("--fault NAME=KIND[:TYPE]: servfail refused formerr notimp drop slowMS, NAME and below\n",
           stderr);
@@ -1127,6 +1340,22 @@ static int fr_fault_open_sockets(void)
         bind(G.tcp_fd, (struct sockaddr *)&G.listen, G.listenlen) < 0 ||
         listen(G.tcp_fd, FR_FAULT_TCP_MAX) < 0)
         return -1;
+    if (G.mode == MODE_OTHERADDR || G.mode == MODE_OTHERPORT) {
+        struct sockaddr_storage from = G.reply_from;
+        socklen_t fromlen = G.reply_fromlen;
+        if (G.mode == MODE_OTHERPORT) {
+            /* The listening address, port 0: the kernel picks another. */
+            from = G.listen;
+            fromlen = G.listenlen;
+            if (from.ss_family == AF_INET)
+                ((struct sockaddr_in *)&from)->sin_port = 0;
+            else
+                ((struct sockaddr_in6 *)&from)->sin6_port = 0;
+        }
+        G.alt_fd = socket(from.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (G.alt_fd < 0 || bind(G.alt_fd, (struct sockaddr *)&from, fromlen) < 0)
+            return -1;
+    }
     if (G.have_fwd) {
         G.fwd_fd = socket(G.fwd.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (G.fwd_fd < 0 || connect(G.fwd_fd, (struct sockaddr *)&G.fwd, G.fwdlen) < 0)
@@ -1145,6 +1374,8 @@ int main(int argc, char **argv)
         {"drop-pct", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 's'},
         {"forward", required_argument, NULL, 'f'},  {"count-file", required_argument, NULL, 'c'},
         {"pid-file", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+        {"reply-from", required_argument, NULL, 'R'},
+        {"tcp-idle-ms", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},           {"delay-a-ms", required_argument, NULL, 'A'},
         {"tcp-count-file", required_argument, NULL, 'C'},
         {"udp-count-file", required_argument, NULL, 'U'},
@@ -1159,7 +1390,8 @@ int main(int argc, char **argv)
 
     G.ttl = 300;
     G.neg_ttl = 60;
-    G.udp_fd = G.tcp_fd = G.fwd_fd = -1;
+    G.udp_fd = G.tcp_fd = G.fwd_fd = G.alt_fd = -1;
+    G.tcp_idle_ms = FR_FAULT_TCP_IDLE_MS;
     for (int i = 0; i < FR_FAULT_TCP_MAX; i++)
         G.conns[i].fd = -1;
     G.recs = calloc(FR_FAULT_RECORDS_MAX, sizeof(*G.recs));
@@ -1222,6 +1454,17 @@ int main(int argc, char **argv)
             if (fr_fault_parse_uint(optarg, 0xffffffffUL, &seed) < 0)
                 goto bad_arg;
             break;
+        case 'R':
+            if (fr_fault_parse_addr(optarg, &G.reply_from, &G.reply_fromlen) < 0)
+                goto bad_arg;
+            G.have_reply_from = 1;
+            break;
+        case 'I':
+            /* At least 1 ms; at most an hour (bounds the timer arithmetic). */
+            if (fr_fault_parse_uint(optarg, 3600000, &v) < 0 || v == 0)
+                goto bad_arg;
+            G.tcp_idle_ms = (unsigned)v;
+            break;
         case 'c': G.count_file = optarg; break;
         case 'A':
             if (fr_fault_parse_uint(optarg, 3600000, &v) < 0)
@@ -1241,8 +1484,10 @@ int main(int argc, char **argv)
         fr_fault_usage();
         return 2;
     }
-    if (!have_listen || optind != argc || (G.mode == MODE_FORWARD) != G.have_fwd) {
-        fprintf(stderr, "faultdns: --listen is required, and --forward goes with --mode forward\n");
+    if (!have_listen || optind != argc || (G.mode == MODE_FORWARD) != G.have_fwd ||
+        (G.mode == MODE_OTHERADDR) != G.have_reply_from) {
+        fprintf(stderr, "faultdns: --listen is required, --forward goes with --mode forward"
+                        " and --reply-from with --mode otheraddr\n");
         fr_fault_usage();
         return 2;
     }
@@ -1330,6 +1575,8 @@ done:
         close(G.tcp_fd);
     if (G.fwd_fd >= 0)
         close(G.fwd_fd);
+    if (G.alt_fd >= 0)
+        close(G.alt_fd);
     free(G.recs);
     return rc;
 }

@@ -39,6 +39,7 @@
  *   nfds                       descriptors open now: n=N
  *   editres                    res_init, then _res.retrans = 1 (an edited
  *                              _res, which glibc then follows)
+ *   nfd                        the same as nfds, printed as op=nfd
  *
  * Exit status 0 unless an argument is wrong. */
 #include <arpa/inet.h>
@@ -506,6 +507,8 @@ int main(int argc, char **argv)
             i += 1;
         } else if (!strcmp(op, "nfds")) {
             printf("op=nfds n=%d\n", count_fds());
+        } else if (!strcmp(op, "nfd")) {
+            printf("op=nfd n=%d\n", count_fds());
         } else if (!strcmp(op, "editres")) {
             res_init();
             _res.retrans = 1;
