@@ -78,6 +78,8 @@ struct inflight {
 };
 
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Waits on it are timed on CLOCK_MONOTONIC (inflight_init): a wall-clock
+ * step must not cut a wait short or stretch it. */
 static pthread_cond_t inflight_cond = PTHREAD_COND_INITIALIZER;
 static struct inflight inflight[INFLIGHT_MAX];
 static pthread_once_t inflight_once = PTHREAD_ONCE_INIT;
@@ -95,6 +97,15 @@ static void inflight_parent(void)
     pthread_mutex_unlock(&inflight_lock);
 }
 
+static void inflight_cond_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&inflight_cond, &a);
+    pthread_condattr_destroy(&a);
+}
+
 static void inflight_child(void)
 {
     /* The leaders of questions in flight are threads the child does not
@@ -105,7 +116,7 @@ static void inflight_child(void)
         memset(&inflight[i], 0, sizeof inflight[i]);
     }
     pthread_mutex_init(&inflight_lock, NULL);
-    pthread_cond_init(&inflight_cond, NULL);
+    inflight_cond_init();
 }
 
 static const struct fr_fork_handlers inflight_fork = {
@@ -115,6 +126,7 @@ static const struct fr_fork_handlers inflight_fork = {
 
 static void inflight_init(void)
 {
+    inflight_cond_init();
     inflight_ok = fr_fork_register(&inflight_fork) == 0;
 }
 
@@ -334,7 +346,7 @@ static enum fr_status ask(const struct fr_config *cfg, struct item *it, unsigned
         if (!f)
             continue;
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         uint64_t ms = cfg->deadline_ms + 1000;
         until.tv_sec += (time_t)(ms / 1000);
         until.tv_nsec += (long)(ms % 1000) * 1000000L;

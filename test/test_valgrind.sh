@@ -200,10 +200,12 @@ fi
 printf 'nameserver %s\nsearch lab.test\n' $ADDR >/etc/resolv.conf
 
 # FASTRES_TRANSPORT=tcp: the connection and the threads' wake-up pipes
-# outlive calls; exit must leave none open, and fork/closeall must not
-# trip over them.
+# outlive calls; exit must leave none open, and closing every descriptor
+# must not trip over them. (No fork here: frprobe's child leaves with
+# _exit, which runs no destructor, so its connection is closed by the
+# kernel, not by fastres; test_tcp covers fork.)
 run tcp 0 FASTRES_TRANSPORT=tcp FASTRES_CACHE_SIZE=0 FASTRES_STATS=1 -- \
-    gai foo.test unspec threads 16 foo.test fork foo.test closeall foo.test gai foo.test inet
+    gai foo.test unspec threads 16 foo.test closeall foo.test gai foo.test inet
 if grep -q 'tcp: connections opened' "$dir/tcp.err"; then
     ok "tcp: the lookups went over TCP"
 else

@@ -201,6 +201,13 @@ static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsig
         } else if (alen >= 4) {
             rcode = abuf[3] & 0xf;
         }
+    } else if (status == ARES_ECONNREFUSED && l->t.open_errno) {
+        /* c-ares could not open a socket (out of descriptors or memory)
+         * and reports it as "could not contact the servers": fastres
+         * cannot answer as glibc would; libc gets the call. */
+        if (!q->done)
+            question_finish(q, FR_PUNT);
+        return;
     } else if (status == ARES_ECONNREFUSED) {
         ev = FR_TABLE_CONNREFUSED;
     }
@@ -387,13 +394,15 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
     out->conn_refused = 0;
     out->finished = 0;
     out->abandoned = 0;
-    if (!name_ok(out->name) ||
-        ares_create_query(out->name, out->qclass, out->qtype, 0, 1, &q->qbuf, &q->qlen,
-                          cfg->edns0 ? EXCHANGE_EDNS_SIZE : 0) != ARES_SUCCESS) {
+    int rc = name_ok(out->name) ? ares_create_query(out->name, out->qclass, out->qtype, 0, 1, &q->qbuf,
+                                                    &q->qlen, cfg->edns0 ? EXCHANGE_EDNS_SIZE : 0)
+                                : ARES_EBADNAME;
+    if (rc != ARES_SUCCESS) {
         q->done = 1;
-        out->status = FR_BADNAME;
+        /* Out of memory is no verdict on the name: the call goes to libc. */
+        out->status = rc == ARES_ENOMEM ? FR_NOMEM : FR_BADNAME;
         out->finished = 1;
-        return FR_OK;
+        return rc == ARES_ENOMEM ? FR_NOMEM : FR_OK;
     }
     if (cfg->trust_ad && q->qlen > 3)
         q->qbuf[3] |= 0x20;   /* AD bit, as glibc sets with trust-ad */

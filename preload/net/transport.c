@@ -37,6 +37,8 @@ static ares_socket_t transport_sock_open(int domain, int type, int protocol, voi
     if (fd >= 0) {
         t->socks++;
         atomic_fetch_add(&sockets_open, 1);
+    } else {
+        t->open_errno = errno ? errno : EMFILE;
     }
     return fd;
 }
@@ -211,6 +213,7 @@ int fr_transport_open(struct fr_transport *t, const struct fr_server *sv, int us
     t->server = sv;
     t->flags = flags;
     t->socks = 0;
+    t->open_errno = 0;
     t->ch = found >= 0 ? got.ch : channel_new(flags);
     if (!t->ch)
         return -1;

@@ -31,6 +31,7 @@ struct fr_transport {
     ares_channel ch;
     int flags;          /* c-ares flags the channel was made with */
     int socks;          /* sockets c-ares holds open for this lane */
+    int open_errno;     /* why the last socket could not be opened, or 0 */
 };
 
 /* Library set-up, once per process; 0 when c-ares cannot be used. */
