@@ -94,6 +94,22 @@ static void env_uint(const char *(*get)(const char *), const char *var, unsigned
     *out = (unsigned)n;
 }
 
+/* A setting with two words: *out = 0 for word0, 1 for word1 (any case). */
+static void env_choice(const char *(*get)(const char *), const char *var, const char *word0,
+                       const char *word1, int *out)
+{
+    const char *v = get(var);
+    if (!v)
+        return;
+    if (!strcasecmp(v, word0) || !strcasecmp(v, word1)) {
+        *out = !strcasecmp(v, word1);
+        return;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "expected %s or %s", word0, word1);
+    bad_setting(var, v, why);
+}
+
 static void env_bool(const char *(*get)(const char *), const char *var, int *out)
 {
     const char *v = get(var);
@@ -467,22 +483,8 @@ static void apply_env(struct fr_config *c, const char *(*get)(const char *))
     env_uint(get, "FASTRES_TIMEOUT_MS", 1, FR_MAX_MS, &c->deadline_ms);
     env_uint(get, "FASTRES_RESEND_MS", 1, FR_MAX_MS, &c->resend_ms);
     env_uint(get, "FASTRES_RESEND_MAX_MS", 1, FR_MAX_MS, &c->resend_max_ms);
-    if ((v = get("FASTRES_MODE"))) {
-        if (!strcasecmp(v, "race"))
-            c->race = 1;
-        else if (!strcasecmp(v, "hedge"))
-            c->race = 0;
-        else
-            bad_setting("FASTRES_MODE", v, "expected hedge or race");
-    }
-    if ((v = get("FASTRES_TRANSPORT"))) {
-        if (!strcasecmp(v, "tcp"))
-            c->tcp = 1;
-        else if (!strcasecmp(v, "udp"))
-            c->tcp = 0;
-        else
-            bad_setting("FASTRES_TRANSPORT", v, "expected udp or tcp");
-    }
+    env_choice(get, "FASTRES_MODE", "hedge", "race", &c->race);
+    env_choice(get, "FASTRES_TRANSPORT", "udp", "tcp", &c->tcp);
     env_uint(get, "FASTRES_HEDGE_MIN_MS", 1, FR_MAX_MS, &c->hedge_min_ms);
     env_uint(get, "FASTRES_HEDGE_MAX_MS", 1, FR_MAX_MS, &c->hedge_max_ms);
     env_uint(get, "FASTRES_CACHE_SIZE", 0, 1u << 20, &c->cache_size);
