@@ -1,405 +1,19 @@
-/* fastres: search rules, cache and in-flight sharing (see resolve.h). */
+/* fastres lookup layer: the search list (see resolve.h). */
 #include "resolve.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cache.h"
+#include "ask.h"
 #include "clock.h"
-#include "fork.h"
 #include "log.h"
 #include "refresh.h"
 #include "net/table.h"
 #include "net/tcp.h"
 
-/* ------------------------------------------------------------------ */
-/* The process-wide cache: created on first use with the first
- * configuration's settings (they come from the environment, which the
- * process does not change), cleared whenever the files change. */
-
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fr_cache *_Atomic cache;
-static _Atomic uint64_t cache_gen;
-static atomic_int cache_tried;
-
-static struct fr_cache *cache_get(const struct fr_config *cfg)
-{
-    struct fr_cache *c = atomic_load_explicit(&cache, memory_order_acquire);
-    if (!c && cfg->cache_size && !atomic_load(&cache_tried)) {
-        pthread_mutex_lock(&cache_lock);
-        c = atomic_load(&cache);
-        if (!c && !atomic_load(&cache_tried)) {
-            struct fr_cache_conf cc = {
-                .max_entries = cfg->cache_size,
-                .min_ttl = cfg->cache_min_ttl,
-                .max_ttl = cfg->cache_max_ttl,
-                .neg_max_ttl = cfg->cache_neg_max_ttl,
-                .stale_max = cfg->stale_max,
-                .refresh = cfg->refresh,
-            };
-            c = fr_cache_create(&cc);
-            atomic_store(&cache_gen, cfg->generation);
-            atomic_store_explicit(&cache, c, memory_order_release);
-            atomic_store(&cache_tried, 1);
-        }
-        pthread_mutex_unlock(&cache_lock);
-    }
-    if (!c)
-        return NULL;
-    /* A newer configuration means resolv.conf changed: answers from the
-     * old servers must not outlive it. Only the first thread to see the
-     * new generation clears. */
-    uint64_t g = atomic_load(&cache_gen);
-    if (g < cfg->generation && atomic_compare_exchange_strong(&cache_gen, &g, cfg->generation))
-        fr_cache_clear(c);
-    return c;
-}
-
-/* ------------------------------------------------------------------ */
-/* In-flight sharing: when several threads ask the same question at once,
- * one (the leader) races it and the others wait for its reply. */
-
-/* Questions in flight at once across the process; more simply race on
- * their own (sharing is an optimisation, never a requirement). */
-#define INFLIGHT_MAX 64
-
-struct inflight {
-    int used;
-    char name[FR_RESOLVE_NAME_MAX];
-    uint16_t qtype, qclass;
-    int done;
-    unsigned waiters;
-    struct fr_question result;   /* status, answer (owned here), fail info */
-};
-
-static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Waits on it are timed on CLOCK_MONOTONIC (inflight_init): a wall-clock
- * step must not cut a wait short or stretch it. */
-static pthread_cond_t inflight_cond = PTHREAD_COND_INITIALIZER;
-static struct inflight inflight[INFLIGHT_MAX];
-static pthread_once_t inflight_once = PTHREAD_ONCE_INIT;
-/* 0 when the fork handlers could not be registered: every question then
- * races on its own (sharing is only an optimisation). */
-static int inflight_ok;
-
-static void inflight_prepare(void)
-{
-    pthread_mutex_lock(&inflight_lock);
-}
-
-static void inflight_parent(void)
-{
-    pthread_mutex_unlock(&inflight_lock);
-}
-
-static void inflight_cond_init(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&inflight_cond, &a);
-    pthread_condattr_destroy(&a);
-}
-
-static void inflight_child(void)
-{
-    /* The leaders of questions in flight are threads the child does not
-     * have: forget those questions (their replies are never coming). */
-    for (unsigned i = 0; i < INFLIGHT_MAX; i++) {
-        if (inflight[i].used)
-            free(inflight[i].result.answer);
-        memset(&inflight[i], 0, sizeof inflight[i]);
-    }
-    pthread_mutex_init(&inflight_lock, NULL);
-    inflight_cond_init();
-}
-
-static const struct fr_fork_handlers inflight_fork = {
-    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .prepare = inflight_prepare,
-    .parent = inflight_parent, .child = inflight_child,
-};
-
-static void inflight_init(void)
-{
-    inflight_cond_init();
-    inflight_ok = fr_fork_register(&inflight_fork) == 0;
-}
-
-static struct inflight *inflight_find(const char *name, uint16_t qtype, uint16_t qclass)
-{
-    for (unsigned i = 0; i < INFLIGHT_MAX; i++) {
-        struct inflight *f = &inflight[i];
-        if (f->used && f->qtype == qtype && f->qclass == qclass && !strcasecmp(f->name, name))
-            return f;
-    }
-    return NULL;
-}
-
-static void inflight_release(struct inflight *f)
-{
-    /* inflight_lock held */
-    if (f->done && f->waiters == 0) {
-        free(f->result.answer);
-        memset(f, 0, sizeof *f);
-    }
-}
-
-/* ------------------------------------------------------------------ */
-
-static _Atomic uint64_t n_stale, n_shared;
-
-static void reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
-{
-    free(r->msg);
-    r->msg = NULL;
-    r->len = 0;
-    uint8_t *m = malloc(len);
-    if (m) {
-        memcpy(m, msg, len);
-        r->msg = m;
-        r->len = len;
-    }
-}
-
-/* A reply from the cache or from another thread's identical question
- * carries the question name in the case it was first asked in. A server
- * echoes the asker's case (and glibc's callers see it in h_name and
- * res_query's question), so put this caller's spelling back. */
-static void reply_recase(struct fr_reply *r, const char *name)
-{
-    size_t off = 12;
-    const char *p = name;
-    if (!r->msg || r->len < 12)
-        return;
-    while (off < r->len && r->msg[off] && !(r->msg[off] & 0xc0)) {
-        uint8_t l = r->msg[off];
-        if (off + 1 + l > r->len)
-            return;
-        for (uint8_t i = 0; i < l; i++) {
-            if (!p[i] || (p[i] | 0x20) != (r->msg[off + 1 + i] | 0x20))
-                return;   /* not the same name (escapes): leave it */
-        }
-        memcpy(r->msg + off + 1, p, l);
-        p += l;
-        if (*p == '.')
-            p++;
-        off += 1u + l;
-    }
-}
-
-struct qstate {
-    enum fr_status st;        /* FR_OK: reply set */
-    int fail_rcode, conn_refused;
-    int abandoned;            /* speculative question ended unanswered */
-    struct inflight *lead;    /* we lead this question's in-flight slot */
-    struct inflight *follow;  /* we wait for this slot */
-};
-
-/* One question of one candidate name. */
-struct item {
-    const char *name;
-    uint16_t qtype;
-    unsigned cand;            /* candidate index: the engine group */
-    /* A question asked ahead of need (a later search candidate): it may
-     * be abandoned when an earlier candidate decides, so it neither leads
-     * nor follows another thread's identical question. */
-    int speculative;
-    struct fr_reply *rep;
-    struct qstate *qs;
-    int race_idx;             /* its index in the engine call, or -1 */
-};
-
-typedef int (*ask_settled_fn)(void *arg, const struct item *it, unsigned n,
-                              const struct fr_question *race);
-
-struct ask_cb {
-    ask_settled_fn fn;
-    void *arg;
-    const struct item *it;
-    unsigned n;
-    const struct fr_question *race;
-};
-
-static int ask_settled(void *p)
-{
-    struct ask_cb *cb = p;
-    return cb->fn(cb->arg, cb->it, cb->n, cb->race);
-}
-
-/* Ask the questions it[0..n): each from the cache, from another thread's
- * identical question in flight, or from the engine, all engine questions
- * in one call; then the stale answer for any left without one. settled
- * (may be NULL) may end the engine call early (speculative questions). */
-static enum fr_status ask(const struct fr_config *cfg, struct item *it, unsigned n, uint16_t qclass,
-                          ask_settled_fn settled, void *arg)
-{
-    struct fr_cache *c = cache_get(cfg);
-    uint64_t now = fr_clock_now_ms();
-    uint8_t buf[FR_CACHE_MSG_MAX];
-    struct fr_question race[FR_ENGINE_MAX_QUESTIONS];
-    unsigned nrace = 0, idx[FR_ENGINE_MAX_QUESTIONS];
-    enum fr_status ret = FR_OK;
-
-    pthread_once(&inflight_once, inflight_init);
-    if (c)
-        fr_refresh_reap(c);
-    for (unsigned i = 0; i < n; i++) {
-        size_t len;
-        uint32_t ttl;
-        struct qstate *qs = it[i].qs;
-        struct fr_reply *rep = it[i].rep;
-        *qs = (struct qstate){ .st = FR_AGAIN, .fail_rcode = -1 };
-        it[i].race_idx = -1;
-        enum fr_cache_hit h = fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, now, 0, buf,
-                                              sizeof buf, &len, &ttl);
-        if (h != FR_CACHE_MISS) {
-            /* In the last part of the entry's life: answer from the cache
-             * now and let the refresh come in behind (refresh.h). */
-            if (h == FR_CACHE_REFRESH)
-                fr_refresh_start(cfg, it[i].name, it[i].qtype, qclass);
-            reply_set(rep, buf, len);
-            reply_recase(rep, it[i].name);
-            qs->st = rep->msg ? FR_OK : FR_NOMEM;
-            continue;
-        }
-        /* Join a question another thread is already racing, or lead it. */
-        if (inflight_ok && !it[i].speculative) {
-            pthread_mutex_lock(&inflight_lock);
-            struct inflight *f = inflight_find(it[i].name, it[i].qtype, qclass);
-            if (f && !f->done) {
-                f->waiters++;
-                qs->follow = f;
-            } else {
-                for (unsigned k = 0; k < INFLIGHT_MAX && !f; k++)
-                    if (!inflight[k].used)
-                        f = &inflight[k];
-                if (f && !f->used) {
-                    memset(f, 0, sizeof *f);
-                    f->used = 1;
-                    snprintf(f->name, sizeof f->name, "%s", it[i].name);
-                    f->qtype = it[i].qtype;
-                    f->qclass = qclass;
-                    qs->lead = f;
-                }
-            }
-            pthread_mutex_unlock(&inflight_lock);
-        }
-        if (qs->follow)
-            continue;
-        race[nrace] = (struct fr_question){
-            .name = it[i].name, .qtype = it[i].qtype, .qclass = qclass, .group = it[i].cand,
-        };
-        it[i].race_idx = (int)nrace;
-        idx[nrace++] = i;
-    }
-
-    if (nrace) {
-        struct ask_cb cb = { settled, arg, it, n, race };
-        enum fr_status est = fr_engine_ask(cfg, race, nrace, settled ? ask_settled : NULL, &cb);
-        for (unsigned r = 0; r < nrace; r++) {
-            struct item *t = &it[idx[r]];
-            struct qstate *qs = t->qs;
-            if (est != FR_OK) {
-                race[r].status = est;
-                ret = est;
-            }
-            qs->st = race[r].status;
-            qs->fail_rcode = race[r].fail_rcode;
-            qs->conn_refused = race[r].conn_refused;
-            qs->abandoned = race[r].abandoned;
-            if (race[r].status == FR_OK) {
-                t->rep->msg = race[r].answer;
-                t->rep->len = race[r].answer_len;
-                fr_cache_store(c, t->name, t->qtype, qclass, t->rep->msg, t->rep->len, now);
-            }
-            if (qs->lead) {
-                pthread_mutex_lock(&inflight_lock);
-                struct inflight *f = qs->lead;
-                f->result = race[r];
-                f->result.answer = NULL;
-                if (race[r].status == FR_OK) {
-                    f->result.answer = malloc(race[r].answer_len);
-                    if (f->result.answer)
-                        memcpy(f->result.answer, race[r].answer, race[r].answer_len);
-                    else
-                        f->result.status = FR_AGAIN;
-                }
-                f->done = 1;
-                inflight_release(f);
-                pthread_cond_broadcast(&inflight_cond);
-                pthread_mutex_unlock(&inflight_lock);
-            }
-        }
-    }
-
-    /* Wait for questions led by other threads. Their leader has the same
-     * deadline as we would have; the wait is bounded by it plus a margin
-     * in case the leader's thread was stopped. */
-    for (unsigned i = 0; i < n; i++) {
-        struct qstate *qs = it[i].qs;
-        struct inflight *f = qs->follow;
-        if (!f)
-            continue;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ms = cfg->deadline_ms + 1000;
-        until.tv_sec += (time_t)(ms / 1000);
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&inflight_lock);
-        int rc = 0;
-        while (!f->done && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&inflight_cond, &inflight_lock, &until);
-        if (f->done) {
-            qs->st = f->result.status;
-            qs->fail_rcode = f->result.fail_rcode;
-            qs->conn_refused = f->result.conn_refused;
-            if (f->result.status == FR_OK) {
-                reply_set(it[i].rep, f->result.answer, f->result.answer_len);
-                reply_recase(it[i].rep, it[i].name);
-                if (!it[i].rep->msg)
-                    qs->st = FR_NOMEM;
-            }
-            atomic_fetch_add(&n_shared, 1);
-        }
-        f->waiters--;
-        inflight_release(f);
-        pthread_mutex_unlock(&inflight_lock);
-    }
-
-    /* RFC 8767: when no upstream answered, an expired answer is better
-     * than none. */
-    for (unsigned i = 0; i < n; i++) {
-        size_t len;
-        uint32_t ttl;
-        struct qstate *qs = it[i].qs;
-        if (qs->st != FR_AGAIN || qs->abandoned || !c)
-            continue;
-        if (fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, fr_clock_now_ms(), 1, buf, sizeof buf,
-                            &len, &ttl) == FR_CACHE_STALE) {
-            reply_set(it[i].rep, buf, len);
-            reply_recase(it[i].rep, it[i].name);
-            if (it[i].rep->msg) {
-                qs->st = FR_OK;
-                atomic_fetch_add(&n_stale, 1);
-                fr_log(FR_LOG_INFO, "resolve", "no server answered %s; serving a stale answer",
-                       it[i].name);
-            }
-        }
-    }
-    return ret;
-}
-
-/* __res_context_query's verdict on one candidate's replies. */
-static enum fr_status classify(const struct fr_reply *rep, const struct qstate *qs, unsigned n)
+static enum fr_status classify(const struct fr_reply *rep, const struct fr_ask_state *qs, unsigned n)
 {
     const struct fr_reply *hp = NULL, *hp2 = NULL;
     struct fr_msg_hdr h1, h2;
@@ -472,7 +86,7 @@ struct outcome {
 struct cand {
     char full[FR_RESOLVE_NAME_MAX];   /* without the final dot */
     struct fr_reply rep[FR_ENGINE_PAIR];
-    struct qstate qs[FR_ENGINE_PAIR];
+    struct fr_ask_state qs[FR_ENGINE_PAIR];
 };
 
 struct search {
@@ -536,7 +150,7 @@ static enum fr_status cand_name(const char *name, const char *domain, int raw, c
  * it: NO_RECOVERY when a query could not be built, set-up failures as
  * they are, otherwise __res_context_query's classification; servfail and
  * refused feed the walk's "go on" rules. */
-static void cand_judge(const struct fr_reply *rep, const struct qstate *qs, unsigned n, struct outcome *o)
+static void cand_judge(const struct fr_reply *rep, const struct fr_ask_state *qs, unsigned n, struct outcome *o)
 {
     int all_refused = 1;
     o->known = 1;
@@ -694,23 +308,23 @@ struct settle_arg {
 };
 
 /* During an engine call: would the walk end with what has come in? */
-static int search_settled(void *arg, const struct item *it, unsigned n, const struct fr_question *race)
+static int search_settled(void *arg, const struct fr_ask_item *it, unsigned n, const struct fr_question *race)
 {
     const struct settle_arg *sa = arg;
     const struct search *s = sa->s;
     struct outcome o[SEARCH_MAX_CANDS];
     memcpy(o, s->out, sizeof o);
     for (unsigned i = 0; i < n; i += s->n) {
-        unsigned k = it[i].cand;
+        unsigned k = it[i].group;
         struct fr_reply rep[FR_ENGINE_PAIR];
-        struct qstate qs[FR_ENGINE_PAIR];
+        struct fr_ask_state qs[FR_ENGINE_PAIR];
         int known = 1;
         for (unsigned j = 0; j < s->n && known; j++) {
-            const struct item *t = &it[i + j];
+            const struct fr_ask_item *t = &it[i + j];
             if (t->race_idx >= 0) {
                 const struct fr_question *q = &race[t->race_idx];
                 known = q->finished;
-                qs[j] = (struct qstate){ .st = q->status, .fail_rcode = q->fail_rcode,
+                qs[j] = (struct fr_ask_state){ .st = q->status, .fail_rcode = q->fail_rcode,
                                          .conn_refused = q->conn_refused };
                 rep[j] = (struct fr_reply){ q->answer, q->answer_len };
             } else if (t->qs->follow) {
@@ -747,15 +361,15 @@ static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclas
                 batch[nb++] = k;
         }
     }
-    struct item it[FR_ENGINE_MAX_QUESTIONS];
+    struct fr_ask_item it[FR_ENGINE_MAX_QUESTIONS];
     unsigned ni = 0;
     for (unsigned b = 0; b < nb; b++) {
         struct cand *c = &s->cand[batch[b]];
         for (unsigned j = 0; j < s->n; j++) {
             free(c->rep[j].msg);
             c->rep[j] = (struct fr_reply){ 0 };
-            it[ni++] = (struct item){
-                .name = c->full, .qtype = s->qtypes[j], .cand = batch[b], .speculative = b > 0,
+            it[ni++] = (struct fr_ask_item){
+                .name = c->full, .qtype = s->qtypes[j], .group = batch[b], .speculative = b > 0,
                 .rep = &c->rep[j], .qs = &c->qs[j],
             };
         }
@@ -763,7 +377,7 @@ static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclas
     if (nb > 1)
         atomic_fetch_add(&n_ahead, nb - 1);
     struct settle_arg sa = { s };
-    enum fr_status st = ask(s->cfg, it, ni, qclass, nb > 1 ? search_settled : NULL, &sa);
+    enum fr_status st = fr_ask(s->cfg, it, ni, qclass, nb > 1 ? search_settled : NULL, &sa);
     if (st != FR_OK)
         return st;   /* FR_NOMEM / FR_PUNT */
     for (unsigned b = 0; b < nb; b++) {
@@ -880,19 +494,15 @@ done:
 
 void fr_resolve_reap(void)
 {
-    struct fr_cache *c = atomic_load_explicit(&cache, memory_order_acquire);
-    if (c)
-        fr_refresh_reap(c);   /* returns at once when nothing is pending */
+    fr_ask_reap();
 }
 
 void fr_resolve_stats_print(void)
 {
     struct fr_engine_stats es;
     fr_engine_stats(&es);
-    struct fr_cache_stats cs = { 0 };
-    struct fr_cache *c = atomic_load(&cache);
-    if (c)
-        fr_cache_stats(c, &cs);
+    struct fr_ask_stats as;
+    fr_ask_stats(&as);
     uint64_t rsent, rstored;
     fr_refresh_counts(&rsent, &rstored);
     fr_log(FR_LOG_ERROR, "stats",
@@ -901,9 +511,9 @@ void fr_resolve_stats_print(void)
            "shared in flight %llu; search candidates asked ahead %llu",
            (unsigned long long)es.questions, (unsigned long long)es.sent,
            (unsigned long long)es.won, (unsigned long long)es.failed,
-           (unsigned long long)cs.hits, (unsigned long long)cs.misses,
-           (unsigned long long)atomic_load(&n_stale), cs.entries, (unsigned long long)rsent,
-           (unsigned long long)rstored, (unsigned long long)atomic_load(&n_shared),
+           (unsigned long long)as.cache_hits, (unsigned long long)as.cache_misses,
+           (unsigned long long)as.stale, as.cache_entries, (unsigned long long)rsent,
+           (unsigned long long)rstored, (unsigned long long)as.shared,
            (unsigned long long)atomic_load(&n_ahead));
     struct fr_tcp_stats ts;
     fr_tcp_stats(&ts);
@@ -916,3 +526,4 @@ void fr_resolve_stats_print(void)
                (unsigned long long)ts.lost);
     fr_table_print();
 }
+

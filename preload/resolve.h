@@ -1,30 +1,26 @@
-/* fastres: asking questions with glibc's search rules, through the cache.
+/* fastres lookup layer: asking a name with glibc's search rules.
  *
- * This is the layer between the entry points and the engine: it builds
- * the candidate names the way glibc's __res_context_search does (ndots,
- * search list, trailing dot), looks each question up in the cache, shares
- * identical questions already in flight in another thread, races the rest
- * with the engine, and classifies each candidate's replies the way
- * __res_context_query does (so the search stops and fails exactly where
- * glibc's would). */
+ * Between the shapers (gai, hostent, resq) and ask.h: it builds the
+ * candidate names the way glibc's __res_context_search does (ndots,
+ * search list, trailing dot), asks them through ask.h (cache, in-flight
+ * sharing, network), classifies each candidate's replies the way
+ * __res_context_query does and replays glibc's walk over those verdicts,
+ * so the search stops and fails exactly where glibc's would, even when
+ * several candidates were asked at once. */
 #ifndef FR_RESOLVE_H
 #define FR_RESOLVE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ask.h"
 #include "config.h"
 #include "engine.h"
 #include "msg.h"
 #include "status.h"
 
 /* glibc's MAXDNAME: the longest name res_querydomain builds. */
-#define FR_RESOLVE_NAME_MAX 1025
-
-struct fr_reply {
-    uint8_t *msg;          /* malloc'd reply (NOERROR or NXDOMAIN), or NULL */
-    size_t len;
-};
+#define FR_RESOLVE_NAME_MAX FR_ASK_NAME_MAX
 
 struct fr_search {
     /* out */
