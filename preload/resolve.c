@@ -14,6 +14,7 @@
 #include "fork.h"
 #include "log.h"
 #include "refresh.h"
+#include "shcache.h"
 #include "net/table.h"
 
 /* ------------------------------------------------------------------ */
@@ -244,6 +245,13 @@ static enum fr_status ask(const struct fr_config *cfg, struct item *it, unsigned
         it[i].race_idx = -1;
         enum fr_cache_hit h = fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, now, 0, buf,
                                               sizeof buf, &len, &ttl);
+        /* Behind the process's cache, the user's shared one (shcache.h);
+         * what it gives is kept in the process's cache too. */
+        if (h == FR_CACHE_MISS && c &&
+            fr_shcache_get(cfg, it[i].name, it[i].qtype, qclass, buf, sizeof buf, &len)) {
+            fr_cache_store(c, it[i].name, it[i].qtype, qclass, buf, len, now);
+            h = FR_CACHE_FRESH;
+        }
         if (h != FR_CACHE_MISS) {
             /* In the last part of the entry's life: answer from the cache
              * now and let the refresh come in behind (refresh.h). */
@@ -303,6 +311,8 @@ static enum fr_status ask(const struct fr_config *cfg, struct item *it, unsigned
                 t->rep->msg = race[r].answer;
                 t->rep->len = race[r].answer_len;
                 fr_cache_store(c, t->name, t->qtype, qclass, t->rep->msg, t->rep->len, now);
+                if (c)
+                    fr_shcache_put(cfg, t->name, t->qtype, qclass, t->rep->msg, t->rep->len);
             }
             if (qs->lead) {
                 pthread_mutex_lock(&inflight_lock);
