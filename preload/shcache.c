@@ -360,8 +360,10 @@ enum fr_status fr_shcache_open(const char *path, size_t size, int readonly, stru
         if (m != MAP_FAILED)
             munmap(m, (size_t)sb.st_size);
         m = MAP_FAILED;
-        if (readonly || round == 2)
+        if (readonly || round == 2) {
+            fr_log(FR_LOG_WARN, "shcache", "the shared cache %s holds no valid header", path);
             return FR_FAIL;
+        }
         fr_log(FR_LOG_WARN, "shcache", "the shared cache %s holds no valid header; replacing it", path);
         st = shc_create(path, size, 1);
         if (st != FR_OK)
