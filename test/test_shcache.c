@@ -461,6 +461,9 @@ Test(shcache, writer_killed_after_claim)
     (*(uint32_t *)s)++;
     uint64_t at = T0 + 10000;
     memcpy(s + 8, &at, 8);
+    /* A slot being written is skipped, even while its old content is
+     * still whole. */
+    cr_assert_eq(lookup(sc, 5, T0 + 10050, NULL), 0);
     memset(s + SLOT_DATA + 30, 0xee, 40);
     cr_assert_eq(lookup(sc, 5, T0 + 10100, NULL), 0);
     fr_shcache_stats(sc, T0 + 10100, &st);
