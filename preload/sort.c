@@ -635,9 +635,8 @@ done:
  * a lock, so a fork() in another thread can never leave it held. */
 static _Atomic uint64_t fr_sort_gaiconf_state;
 
-static bool fr_sort_gaiconf_active(void)
+static bool fr_sort_gaiconf_active(uint64_t now)
 {
-    uint64_t now = fr_clock_now_ms();
     uint64_t st = atomic_load_explicit(&fr_sort_gaiconf_state, memory_order_acquire);
     /* A clock behind the stamp (tests resetting a fake clock) re-checks. */
     if ((st & 2) && now >= (st >> 2) && now - (st >> 2) < FR_SORT_GAICONF_RECHECK_MS)
@@ -673,7 +672,6 @@ static bool fr_sort_gaiconf_active(void)
 struct fr_sort_memo {
     uint64_t at_ms;          /* when the order was found; 0: empty */
     uint64_t epoch;          /* fr_sort_epoch then */
-    uint32_t hash;
     uint8_t n;
     uint8_t order[FR_SORT_MEMO_MAX];
     struct sockaddr_in6 addr[FR_SORT_MEMO_MAX];   /* ai_addr, zero-padded */
@@ -690,47 +688,41 @@ void fr_sort_forget(void)
 }
 
 /* The list's key: each node's sockaddr (port and scope included: both can
- * change the route), zero-padded to one size. 0 when too long. */
-static size_t fr_sort_memo_key(const struct addrinfo *list, struct sockaddr_in6 *key, uint32_t *hash)
+ * change the route), zero-padded to one size. 0 when too long. Compared
+ * whole (no hash): a few slots of a few dozen octets. */
+static size_t fr_sort_memo_key(const struct addrinfo *list, struct sockaddr_in6 *key)
 {
     size_t n = 0;
-    uint32_t h = 2166136261u;  /* FNV-1a */
     for (const struct addrinfo *p = list; p; p = p->ai_next, n++) {
         if (n == FR_SORT_MEMO_MAX)
             return 0;
         memset(&key[n], 0, sizeof(key[n]));
         memcpy(&key[n], p->ai_addr, p->ai_addrlen);
-        const uint8_t *b = (const uint8_t *)&key[n];
-        for (size_t i = 0; i < sizeof(key[n]); i++)
-            h = (h ^ b[i]) * 16777619u;
     }
-    *hash = h;
     return n;
 }
 
-static struct fr_sort_memo *fr_sort_memo_find(const struct sockaddr_in6 *key, size_t n, uint32_t hash,
-                                              uint64_t now)
+static struct fr_sort_memo *fr_sort_memo_find(const struct sockaddr_in6 *key, size_t n, uint64_t now)
 {
     uint64_t epoch = atomic_load_explicit(&fr_sort_epoch, memory_order_relaxed);
     for (unsigned i = 0; i < FR_SORT_MEMO_SLOTS; i++) {
         struct fr_sort_memo *m = &fr_sort_memo[i];
         /* A clock behind the stamp (a test resetting a fake clock) is a
          * miss, like an old one. */
-        if (m->at_ms && m->hash == hash && m->n == n && m->epoch == epoch && now >= m->at_ms &&
+        if (m->at_ms && m->n == n && m->epoch == epoch && now >= m->at_ms &&
             now - m->at_ms < FR_SORT_MEMO_MS && memcmp(m->addr, key, n * sizeof(*key)) == 0)
             return m;
     }
     return NULL;
 }
 
-static void fr_sort_memo_put(const struct sockaddr_in6 *key, size_t n, uint32_t hash, uint64_t now,
-                             uint64_t epoch, const size_t *order)
+static void fr_sort_memo_put(const struct sockaddr_in6 *key, size_t n, uint64_t now, uint64_t epoch,
+                             const size_t *order)
 {
     struct fr_sort_memo *m = &fr_sort_memo[fr_sort_memo_next];
     fr_sort_memo_next = (fr_sort_memo_next + 1) % FR_SORT_MEMO_SLOTS;
     m->at_ms = now ? now : 1;
     m->epoch = epoch;
-    m->hash = hash;
     m->n = (uint8_t)n;
     for (size_t i = 0; i < n; i++)
         m->order[i] = (uint8_t)order[i];
@@ -789,17 +781,17 @@ enum fr_status fr_sort_addrinfo(struct addrinfo **list)
      * reads gai.conf only then; a single address keeps its order anyway. */
     if (n < 2 || one_address)
         return FR_OK;
-    if (fr_sort_gaiconf_active())
+    /* One clock read for the gai.conf check and the memo. */
+    uint64_t now = fr_clock_now_ms();
+    if (fr_sort_gaiconf_active(now))
         return FR_PUNT;
 
     struct sockaddr_in6 key[FR_SORT_MEMO_MAX];
-    uint32_t hash = 0;
-    uint64_t now = fr_clock_now_ms();
     /* Read before the sort: a fr_sort_forget() during it voids the result. */
     uint64_t epoch = atomic_load_explicit(&fr_sort_epoch, memory_order_relaxed);
-    size_t nkey = fr_sort_memo_key(*list, key, &hash);
+    size_t nkey = fr_sort_memo_key(*list, key);
     if (nkey) {
-        const struct fr_sort_memo *m = fr_sort_memo_find(key, nkey, hash, now);
+        const struct fr_sort_memo *m = fr_sort_memo_find(key, nkey, now);
         if (m) {
             struct addrinfo *mnodes[FR_SORT_MEMO_MAX];
             size_t ord[FR_SORT_MEMO_MAX], k = 0;
@@ -833,7 +825,7 @@ enum fr_status fr_sort_addrinfo(struct addrinfo **list)
     qsort_r(order, n, sizeof(*order), fr_sort_cmp, &ctx);
 
     if (nkey)
-        fr_sort_memo_put(key, nkey, hash, now, epoch, order);
+        fr_sort_memo_put(key, nkey, now, epoch, order);
     for (i = 0; i < n; i++)
         nodes[i] = d[i].ai;
     fr_sort_relink(list, nodes, n, order);
