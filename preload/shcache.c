@@ -855,6 +855,9 @@ static struct fr_shcache *shc_get(const struct fr_config *cfg)
     return sc;
 }
 
+/* This process's share of the file's counters, for FASTRES_STATS. */
+static _Atomic uint64_t p_hits, p_misses, p_stores;
+
 int fr_shcache_get(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass, uint8_t *msg,
                    size_t cap, size_t *len)
 {
@@ -862,8 +865,20 @@ int fr_shcache_get(const struct fr_config *cfg, const char *name, uint16_t qtype
     uint32_t left;
     if (!sc)
         return 0;
-    return fr_shcache_lookup(sc, fr_shcache_view(cfg), name, qtype, qclass, fr_clock_real_ms(), msg, cap, len,
-                             &left) == FR_OK;
+    int hit = fr_shcache_lookup(sc, fr_shcache_view(cfg), name, qtype, qclass, fr_clock_real_ms(), msg, cap, len,
+                                &left) == FR_OK;
+    atomic_fetch_add_explicit(hit ? &p_hits : &p_misses, 1, memory_order_relaxed);
+    return hit;
+}
+
+void fr_shcache_stats_print(void)
+{
+    struct fr_shcache *sc = atomic_load_explicit(&shc_proc, memory_order_acquire);
+    if (atomic_load_explicit(&shc_state, memory_order_acquire) != SHC_READY || !sc)
+        return;
+    fr_log(FR_LOG_ERROR, "stats", "shared cache: hits %llu, misses %llu, stores %llu (this process; fastres-stat "
+           "shows the file)", (unsigned long long)atomic_load(&p_hits), (unsigned long long)atomic_load(&p_misses),
+           (unsigned long long)atomic_load(&p_stores));
 }
 
 void fr_shcache_put(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass,
@@ -873,5 +888,6 @@ void fr_shcache_put(const struct fr_config *cfg, const char *name, uint16_t qtyp
     if (!sc)
         return;
     struct fr_shcache_clamp cl = {cfg->cache_min_ttl, cfg->cache_max_ttl, cfg->cache_neg_max_ttl};
-    (void)fr_shcache_store(sc, fr_shcache_view(cfg), name, qtype, qclass, msg, len, fr_clock_real_ms(), &cl);
+    if (fr_shcache_store(sc, fr_shcache_view(cfg), name, qtype, qclass, msg, len, fr_clock_real_ms(), &cl) == FR_OK)
+        atomic_fetch_add_explicit(&p_stores, 1, memory_order_relaxed);
 }

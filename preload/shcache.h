@@ -128,5 +128,8 @@ int fr_shcache_get(const struct fr_config *cfg, const char *name, uint16_t qtype
 /* Offer a reply from upstream to the shared cache (no result: best effort). */
 void fr_shcache_put(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass,
                     const uint8_t *msg, size_t len);
+/* One FASTRES_STATS line with this process's hits, misses and stores, when
+ * it used the shared cache. */
+void fr_shcache_stats_print(void);
 
 #endif
