@@ -325,8 +325,8 @@ enum fr_status fr_shcache_open(const char *path, size_t size, int readonly, stru
     struct stat sb;
     if (!path || !*path || !shc_size_ok(size))
         return FR_FAIL;
-    /* Two rounds: open (or create), and once more after replacing a
-     * broken file. */
+    /* Up to three rounds: create when missing, open, and open once more
+     * after replacing a broken file. */
     for (int round = 0; round < 3; round++) {
         int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
