@@ -116,14 +116,27 @@ bench: deps $(TOP_SO) $(SO) $(TOOL_BINS) $(BUILD)/bench/lookup $(BUILD)/bench/lo
 clean:
 	rm -rf build build-san libfastres.so
 
+# STAT-BEGIN (fastres-stat: what the shared cache file holds)
+# A C program, not a script: it reads the binary, concurrently written file
+# with the library's own checks (preload/shcache.c), linked from its objects.
+STAT := $(BUILD)/fastres-stat
+all: $(STAT)
+check-fast: $(STAT)
+$(STAT): scripts/fastres-stat.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(FR_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(CARES_A) -Wl,--wrap=fopen $(SAN_FLAGS) $(LDFLAGS) -ldl -lpthread
+# STAT-END
+
 # DEPLOY-BEGIN (install/uninstall targets)
 DEPLOY_SCRIPTS := fastres-run fastres-entrypoint fastres-systemd
 # The library `make install` copies.  test/test_deploy.sh points it at an
 # already built file so that installing there never starts a build.
 INSTALL_SO ?= libfastres.so
+# fastres-stat, built (not a script: no @FASTRES_LIB@ in it).
+INSTALL_STAT ?= $(STAT)
 
 # The scripts learn the library's installed path: @FASTRES_LIB@ is replaced.
-install: $(INSTALL_SO)
+install: $(INSTALL_SO) $(INSTALL_STAT)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(INSTALL_SO) $(DESTDIR)$(LIBDIR)/libfastres.so
 	for s in $(DEPLOY_SCRIPTS); do \
@@ -131,12 +144,14 @@ install: $(INSTALL_SO)
 		chmod 0755 $(DESTDIR)$(BINDIR)/$$s.tmp && \
 		mv -f $(DESTDIR)$(BINDIR)/$$s.tmp $(DESTDIR)$(BINDIR)/$$s || exit 1; \
 	done
-	install -m 0644 $(DEPLOY_SCRIPTS:%=scripts/%.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0755 $(INSTALL_STAT) $(DESTDIR)$(BINDIR)/fastres-stat
+	install -m 0644 $(DEPLOY_SCRIPTS:%=scripts/%.1) scripts/fastres-stat.1 $(DESTDIR)$(MANDIR)/man1/
 
 # LIBDIR is fastres's own directory and goes too; BINDIR and MANDIR are shared.
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libfastres.so $(DEPLOY_SCRIPTS:%=$(DESTDIR)$(BINDIR)/%) \
-		$(DEPLOY_SCRIPTS:%=$(DESTDIR)$(MANDIR)/man1/%.1)
+		$(DEPLOY_SCRIPTS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
+		$(DESTDIR)$(BINDIR)/fastres-stat $(DESTDIR)$(MANDIR)/man1/fastres-stat.1
 	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || :
 # DEPLOY-END
 

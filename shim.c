@@ -22,6 +22,7 @@
 #include "real.h"
 #include "resolve.h"
 #include "resq.h"
+#include "shcache.h"
 
 #define FR_EXPORT __attribute__((visibility("default")))
 
@@ -318,8 +319,10 @@ static int shim_resq(res_state statp, enum fr_resq_mode mode, const char *name, 
 
 __attribute__((destructor)) static void shim_exit(void)
 {
-    if (atomic_load_explicit(&stats_wanted, memory_order_relaxed))
+    if (atomic_load_explicit(&stats_wanted, memory_order_relaxed)) {
         fr_resolve_stats_print();
+        fr_shcache_stats_print();
+    }
 }
 
 /* ------------------------------------------------------------------ */

@@ -173,6 +173,10 @@ fi
 rm -f "$OUT"/cdf-s*.png
 unset LD_PRELOAD LOCALDOMAIN RES_OPTIONS HOSTALIASES
 for v in $(env | sed -n 's/^\(FASTRES_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+# fastres's shared cache (on by default): a file of the run's own, removed
+# before every cell so that caches start cold.
+FASTRES_SHARED_CACHE_PATH=$WORK/shcache
+export FASTRES_SHARED_CACHE_PATH
 
 # ---- processes: every daemon's pid is kept; all are stopped on exit ----
 PIDS=""
@@ -403,6 +407,7 @@ run_cell() {
     CELL=$((CELL + 1))
     tag="s$S-$c-t$t-$fam"
     start_fronts
+    rm -f "$FASTRES_SHARED_CACHE_PATH"
     dpid=""
     case $c in
     glibc-nscd)

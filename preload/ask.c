@@ -15,6 +15,7 @@
 #include "fork.h"
 #include "log.h"
 #include "refresh.h"
+#include "shcache.h"
 
 /* ------------------------------------------------------------------ */
 /* The process-wide cache (ask.h). */
@@ -225,6 +226,13 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
         it[i].race_idx = -1;
         enum fr_cache_hit h = fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, now, 0, buf,
                                               sizeof buf, &len, &ttl);
+        /* Behind the process's cache, the user's shared one (shcache.h);
+         * what it gives is kept in the process's cache too. */
+        if (h == FR_CACHE_MISS && c &&
+            fr_shcache_get(cfg, it[i].name, it[i].qtype, qclass, buf, sizeof buf, &len)) {
+            fr_cache_store(c, it[i].name, it[i].qtype, qclass, buf, len, now);
+            h = FR_CACHE_FRESH;
+        }
         if (h != FR_CACHE_MISS) {
             /* In the last part of the entry's life: answer from the cache
              * now and let the refresh come in behind (refresh.h). */
@@ -284,6 +292,8 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
                 t->rep->msg = race[r].answer;
                 t->rep->len = race[r].answer_len;
                 fr_cache_store(c, t->name, t->qtype, qclass, t->rep->msg, t->rep->len, now);
+                if (c)
+                    fr_shcache_put(cfg, t->name, t->qtype, qclass, t->rep->msg, t->rep->len);
             }
             if (qs->lead) {
                 pthread_mutex_lock(&inflight_lock);

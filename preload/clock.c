@@ -32,6 +32,16 @@ uint64_t fr_clock_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t fr_clock_real_ms(void)
+{
+    uint64_t f = atomic_load_explicit(&fake_ms, memory_order_relaxed);
+    if (f)
+        return f;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void fr_clock_set_fake(uint64_t ms)
 {
     atomic_store_explicit(&fake_ms, ms, memory_order_relaxed);

@@ -143,7 +143,9 @@ static int addrconfig_bits(void)
         }
     }
     freeifaddrs(ifa);
-    atomic_store(&pf_bits, bits);
+    /* The interfaces changed: orders found for the old ones are void. */
+    if (atomic_exchange(&pf_bits, bits) != bits)
+        fr_sort_forget();
     atomic_store(&pf_checked_ms, now);
     return bits;
 }
@@ -467,6 +469,11 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
         }
     }
     if (head->ai_next) {
+        /* New configuration files: start the sort's memo afresh too. */
+        static _Atomic uint64_t sort_gen;
+        if (atomic_load_explicit(&sort_gen, memory_order_relaxed) != cfg->generation &&
+            atomic_exchange(&sort_gen, cfg->generation) != cfg->generation)
+            fr_sort_forget();
         st = fr_sort_addrinfo(&head);
         if (st != FR_OK)
             goto done;

@@ -635,9 +635,8 @@ done:
  * a lock, so a fork() in another thread can never leave it held. */
 static _Atomic uint64_t fr_sort_gaiconf_state;
 
-static bool fr_sort_gaiconf_active(void)
+static bool fr_sort_gaiconf_active(uint64_t now)
 {
-    uint64_t now = fr_clock_now_ms();
     uint64_t st = atomic_load_explicit(&fr_sort_gaiconf_state, memory_order_acquire);
     /* A clock behind the stamp (tests resetting a fake clock) re-checks. */
     if ((st & 2) && now >= (st >> 2) && now - (st >> 2) < FR_SORT_GAICONF_RECHECK_MS)
@@ -648,6 +647,114 @@ static bool fr_sort_gaiconf_active(void)
     return active;
 }
 
+/* ---- memo of recent orders ------------------------------------------- */
+
+/* The sort of a list costs a UDP socket and a connect() per address (and
+ * a netlink dump when interface data counts): about 10 us for two
+ * addresses, against well under a microsecond for the cache hit that
+ * produced the list. The order depends on the list and on the machine's
+ * routes, interface addresses and gai.conf, not on the time; so the order
+ * found for a list is reused for the same list for FR_SORT_MEMO_MS, the
+ * window fastres already allows AI_ADDRCONFIG's view of the interfaces
+ * (gai.c), and dropped at once when that view or the configuration is
+ * seen to change (fr_sort_forget). A route change inside the window is
+ * seen up to that much later than glibc sees it (README, Deliberate
+ * differences). */
+#define FR_SORT_MEMO_MS 1000
+/* Lists remembered per thread: a program resolves a handful of names at a
+ * time; the memo is thread-local so that it needs no lock (and so is fork
+ * safe), and each thread's costs about 4 KiB of TLS. */
+#define FR_SORT_MEMO_SLOTS 8
+/* Longest list remembered: five addresses with three socket types, or
+ * sixteen with one; longer lists are sorted every time. */
+#define FR_SORT_MEMO_MAX 16
+
+struct fr_sort_memo {
+    uint64_t at_ms;          /* when the order was found; 0: empty */
+    uint64_t epoch;          /* fr_sort_epoch then */
+    uint8_t n;
+    uint8_t order[FR_SORT_MEMO_MAX];
+    struct sockaddr_in6 addr[FR_SORT_MEMO_MAX];   /* ai_addr, zero-padded */
+};
+
+static __thread struct fr_sort_memo fr_sort_memo[FR_SORT_MEMO_SLOTS];
+static __thread unsigned fr_sort_memo_next;
+/* Bumped by fr_sort_forget(): memo entries of an older epoch are void. */
+static _Atomic uint64_t fr_sort_epoch = 1;
+
+void fr_sort_forget(void)
+{
+    atomic_fetch_add_explicit(&fr_sort_epoch, 1, memory_order_relaxed);
+}
+
+/* The list's key: each node's sockaddr (port and scope included: both can
+ * change the route), zero-padded to one size. 0 when too long. Compared
+ * whole (no hash): a few slots of a few dozen octets. */
+static size_t fr_sort_memo_key(const struct addrinfo *list, struct sockaddr_in6 *key)
+{
+    size_t n = 0;
+    for (const struct addrinfo *p = list; p; p = p->ai_next, n++) {
+        if (n == FR_SORT_MEMO_MAX)
+            return 0;
+        memset(&key[n], 0, sizeof(key[n]));
+        memcpy(&key[n], p->ai_addr, p->ai_addrlen);
+    }
+    return n;
+}
+
+static struct fr_sort_memo *fr_sort_memo_find(const struct sockaddr_in6 *key, size_t n, uint64_t now)
+{
+    uint64_t epoch = atomic_load_explicit(&fr_sort_epoch, memory_order_relaxed);
+    for (unsigned i = 0; i < FR_SORT_MEMO_SLOTS; i++) {
+        struct fr_sort_memo *m = &fr_sort_memo[i];
+        /* A clock behind the stamp (a test resetting a fake clock) is a
+         * miss, like an old one. */
+        if (m->at_ms && m->n == n && m->epoch == epoch && now >= m->at_ms &&
+            now - m->at_ms < FR_SORT_MEMO_MS && memcmp(m->addr, key, n * sizeof(*key)) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static void fr_sort_memo_put(const struct sockaddr_in6 *key, size_t n, uint64_t now, uint64_t epoch,
+                             const size_t *order)
+{
+    struct fr_sort_memo *m = &fr_sort_memo[fr_sort_memo_next];
+    fr_sort_memo_next = (fr_sort_memo_next + 1) % FR_SORT_MEMO_SLOTS;
+    m->at_ms = now ? now : 1;
+    m->epoch = epoch;
+    m->n = (uint8_t)n;
+    for (size_t i = 0; i < n; i++)
+        m->order[i] = (uint8_t)order[i];
+    memcpy(m->addr, key, n * sizeof(*key));
+}
+
+/* Relink the n nodes of *list in order[] and move the canonical name to
+ * the new head as glibc does. */
+static void fr_sort_relink(struct addrinfo **list, struct addrinfo **nodes, size_t n, const size_t *order)
+{
+    size_t canon_holders = 0;
+    char *canon = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (nodes[i]->ai_canonname) {
+            canon = nodes[i]->ai_canonname;
+            canon_holders++;
+        }
+    }
+    struct addrinfo *head = nodes[order[0]], *q = head;
+    for (size_t i = 1; i < n; i++)
+        q = q->ai_next = nodes[order[i]];
+    q->ai_next = NULL;
+    /* glibc moves the canonical name to the new first entry. Several
+     * holders cannot come from getaddrinfo; leave those names alone. */
+    if (canon_holders == 1) {
+        for (size_t i = 0; i < n; i++)
+            nodes[i]->ai_canonname = NULL;
+        head->ai_canonname = canon;
+    }
+    *list = head;
+}
+
 /* ---- entry point ------------------------------------------------------ */
 
 enum fr_status fr_sort_addrinfo(struct addrinfo **list)
@@ -655,6 +762,7 @@ enum fr_status fr_sort_addrinfo(struct addrinfo **list)
     enum fr_status st = FR_OK;
     struct fr_sort_dest *d = NULL;
     size_t *order = NULL;
+    struct addrinfo **nodes = NULL;
     struct fr_sort_iflist ifl = {0};
 
     size_t n = 0;
@@ -673,24 +781,40 @@ enum fr_status fr_sort_addrinfo(struct addrinfo **list)
      * reads gai.conf only then; a single address keeps its order anyway. */
     if (n < 2 || one_address)
         return FR_OK;
-    if (fr_sort_gaiconf_active())
+    /* One clock read for the gai.conf check and the memo. */
+    uint64_t now = fr_clock_now_ms();
+    if (fr_sort_gaiconf_active(now))
         return FR_PUNT;
+
+    struct sockaddr_in6 key[FR_SORT_MEMO_MAX];
+    /* Read before the sort: a fr_sort_forget() during it voids the result. */
+    uint64_t epoch = atomic_load_explicit(&fr_sort_epoch, memory_order_relaxed);
+    size_t nkey = fr_sort_memo_key(*list, key);
+    if (nkey) {
+        const struct fr_sort_memo *m = fr_sort_memo_find(key, nkey, now);
+        if (m) {
+            struct addrinfo *mnodes[FR_SORT_MEMO_MAX];
+            size_t ord[FR_SORT_MEMO_MAX], k = 0;
+            for (struct addrinfo *p = *list; p; p = p->ai_next)
+                mnodes[k++] = p;
+            for (k = 0; k < nkey; k++)
+                ord[k] = m->order[k];
+            fr_sort_relink(list, mnodes, nkey, ord);
+            return FR_OK;
+        }
+    }
 
     d = calloc(n, sizeof(*d));
     order = calloc(n, sizeof(*order));
-    if (!d || !order) {
+    nodes = calloc(n, sizeof(*nodes));
+    if (!d || !order || !nodes) {
         st = FR_NOMEM;
         goto done;
     }
-    size_t i = 0, canon_holders = 0;
-    char *canon = NULL;
+    size_t i = 0;
     for (struct addrinfo *p = *list; p; p = p->ai_next, i++) {
         d[i].ai = p;
         order[i] = i;
-        if (p->ai_canonname) {
-            canon = p->ai_canonname;
-            canon_holders++;
-        }
     }
     fr_sort_sources(d, n, &ifl);
 
@@ -700,21 +824,15 @@ enum fr_status fr_sort_addrinfo(struct addrinfo **list)
     struct fr_sort_ctx ctx = {d, n};
     qsort_r(order, n, sizeof(*order), fr_sort_cmp, &ctx);
 
-    struct addrinfo *head = d[order[0]].ai, *q = head;
-    for (i = 1; i < n; i++)
-        q = q->ai_next = d[order[i]].ai;
-    q->ai_next = NULL;
-    /* glibc moves the canonical name to the new first entry. Several
-     * holders cannot come from getaddrinfo; leave those names alone. */
-    if (canon_holders == 1) {
-        for (i = 0; i < n; i++)
-            d[i].ai->ai_canonname = NULL;
-        head->ai_canonname = canon;
-    }
-    *list = head;
+    if (nkey)
+        fr_sort_memo_put(key, nkey, now, epoch, order);
+    for (i = 0; i < n; i++)
+        nodes[i] = d[i].ai;
+    fr_sort_relink(list, nodes, n, order);
 done:
     free(ifl.a);
     free(d);
     free(order);
+    free(nodes);
     return st;
 }

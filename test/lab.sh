@@ -123,6 +123,14 @@ for d in /run/nscd /var/run/nscd /run/systemd/resolve; do
 done
 # Environment that changes glibc's resolver behaviour.
 unset LOCALDOMAIN RES_OPTIONS HOSTALIASES
+# fastres's shared cache (preload/shcache.c): off in the lab unless a test
+# turns it on (answers must not carry over between tests), and never the
+# machine's file: a private /dev/shm, no XDG_RUNTIME_DIR.
+export FASTRES_SHARED_CACHE=0
+unset XDG_RUNTIME_DIR FASTRES_SHARED_CACHE_PATH
+if [ -d /dev/shm ]; then
+    mount -t tmpfs -o size=$LAB_TMPFS_SIZE,mode=1777 lab-shm /dev/shm || die "cannot mount a tmpfs on /dev/shm"
+fi
 
 export LAB_DIR LAB_INSIDE=1
 # Every process in this network namespace but us: the lab's own, by

@@ -159,11 +159,11 @@ expect "the developer's build is untouched (libfastres.so in the tree and in $BU
 
 # ===== contents ===============================================================
 
-printf '%s\n' usr/bin/fastres-entrypoint usr/bin/fastres-run usr/bin/fastres-systemd \
+printf '%s\n' usr/bin/fastres-entrypoint usr/bin/fastres-run usr/bin/fastres-stat usr/bin/fastres-systemd \
     "usr/lib/$ma/fastres/libfastres.so" \
     usr/share/doc/fastres/README.md.gz usr/share/doc/fastres/changelog.gz usr/share/doc/fastres/copyright \
     usr/share/man/man1/fastres-entrypoint.1.gz usr/share/man/man1/fastres-run.1.gz \
-    usr/share/man/man1/fastres-systemd.1.gz | sort >"$T/want"
+    usr/share/man/man1/fastres-stat.1.gz usr/share/man/man1/fastres-systemd.1.gz | sort >"$T/want"
 dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { sub(/^\.\//, "", $6); print $6 }' | sort >"$T/have"
 run diff "$T/want" "$T/have"
 expect "package holds exactly the expected files" '[ $rc = 0 ]'

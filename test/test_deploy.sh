@@ -455,23 +455,27 @@ expect "systemd: refuses a bad setting" '[ $rc = 2 ] && [ ! -e "$D" ]'
 
 I=$T/inst
 cp "$DUMMY" "$T/libfastres.so"
-run make -s -C "$top" install DESTDIR="$I" PREFIX=/usr INSTALL_SO="$T/libfastres.so"
+[ -x "$BUILD/fastres-stat" ] || die "$BUILD/fastres-stat missing (make)"
+run make -s -C "$top" install DESTDIR="$I" PREFIX=/usr INSTALL_SO="$T/libfastres.so" INSTALL_STAT="$BUILD/fastres-stat"
 (cd "$I" && find . ! -type d | sort) >"$T/files"
 cat >"$T/want" <<'EOF'
 ./usr/bin/fastres-entrypoint
 ./usr/bin/fastres-run
+./usr/bin/fastres-stat
 ./usr/bin/fastres-systemd
 ./usr/lib/fastres/libfastres.so
 ./usr/share/man/man1/fastres-entrypoint.1
 ./usr/share/man/man1/fastres-run.1
+./usr/share/man/man1/fastres-stat.1
 ./usr/share/man/man1/fastres-systemd.1
 EOF
 expect "install: exactly the expected files" '[ $rc = 0 ] && diff -u "$T/want" "$T/files" >&2'
 expect "install: modes 755 for library and scripts, 644 for man pages" \
-    '[ "$(cd "$I/usr" && stat -c "%a %n" bin/* lib/fastres/* share/man/man1/* | sort -k2 | tr "\n" " ")" = "755 bin/fastres-entrypoint 755 bin/fastres-run 755 bin/fastres-systemd 755 lib/fastres/libfastres.so 644 share/man/man1/fastres-entrypoint.1 644 share/man/man1/fastres-run.1 644 share/man/man1/fastres-systemd.1 " ]'
+    '[ "$(cd "$I/usr" && stat -c "%a %n" bin/* lib/fastres/* share/man/man1/* | sort -k2 | tr "\n" " ")" = "755 bin/fastres-entrypoint 755 bin/fastres-run 755 bin/fastres-stat 755 bin/fastres-systemd 755 lib/fastres/libfastres.so 644 share/man/man1/fastres-entrypoint.1 644 share/man/man1/fastres-run.1 644 share/man/man1/fastres-stat.1 644 share/man/man1/fastres-systemd.1 " ]'
 expect "install: scripts carry the installed library path" \
     '[ "$(grep -l "^fr_installed_lib=./usr/lib/fastres/libfastres.so.$" "$I"/usr/bin/* | wc -l)" = 3 ] && ! grep -q "@FASTRES_LIB@" "$I"/usr/bin/*'
-expect "install: installed scripts pass sh -n" '(for s in "$I"/usr/bin/*; do sh -n "$s" || exit 1; done)'
+expect "install: installed scripts pass sh -n" '(for s in "$I"/usr/bin/*; do [ "${s##*/}" = fastres-stat ] || sh -n "$s" || exit 1; done)'
+expect "install: installed fastres-stat runs" '"$I/usr/bin/fastres-stat" --version | grep -q "^fastres-stat [0-9]"'
 # Were fastres really installed in /usr, the substituted path would win.
 want_lib=$I/usr/lib/fastres/libfastres.so
 [ ! -f /usr/lib/fastres/libfastres.so ] || want_lib=/usr/lib/fastres/libfastres.so

@@ -608,6 +608,55 @@ Test(sort, gaiconf_active_lines_punt, .timeout = 120)
     munmap(r, sizeof(*r));
 }
 
+/* ---- memo: the order of a list is reused for a second ------------------ */
+
+/* Sort [10.0.0.1, 192.168.1.20] and report which comes first: 0 for
+ * 10.0.0.1, 1 for 192.168.1.20, -1 on failure. */
+static int memo_first(struct sort_result *r)
+{
+    unsigned char a[4] = {10, 0, 0, 1}, b[4] = {192, 168, 1, 20};
+    struct addrinfo *head = NULL, **tail = &head;
+    if (append_addr(&tail, AF_INET, a, SOCK_STREAM, 0) || append_addr(&tail, AF_INET, b, SOCK_STREAM, 0))
+        fail_child(r, "out of memory");
+    int first = -1;
+    if (fr_sort_addrinfo(&head) == FR_OK)
+        first = ((const struct sockaddr_in *)head->ai_addr)->sin_addr.s_addr == htonl(0x0a000001u) ? 0 : 1;
+    freeaddrinfo(head);
+    return first;
+}
+
+static void child_memo(struct sort_result *r, const void *arg)
+{
+    (void)arg;
+    enter_sandbox(r, "", NULL);
+    static const char *const up[] = {VETH, "ip addr add 192.168.1.10/24 dev v0", NULL};
+    static const char *const down[] = {"ip addr del 192.168.1.10/24 dev v0", NULL};
+    uint64_t t = 1000000;
+    fr_clock_set_fake(t);
+    /* No route to either: rule 10 keeps the list's order. */
+    r->statuses[0] = memo_first(r);
+    /* 192.168.1.20 becomes reachable, 10.0.0.1 stays unreachable (rule 1). */
+    run_cmds(r, up);
+    fr_clock_set_fake(t += 999);
+    r->statuses[1] = memo_first(r);   /* within the window: the order found before */
+    fr_clock_set_fake(t += 2);
+    r->statuses[2] = memo_first(r);   /* 1001 ms: sorted afresh */
+    run_cmds(r, down);
+    fr_clock_set_fake(t += 10);
+    r->statuses[3] = memo_first(r);   /* still within the new window */
+    fr_sort_forget();
+    r->statuses[4] = memo_first(r);   /* forgotten: sorted afresh */
+}
+
+Test(sort, memo_window_and_forget, .timeout = 120)
+{
+    struct sort_result *r = run_in_child(child_memo, NULL);
+    static const int want[] = {0, 0, 1, 1, 0};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        cr_expect_eq(r->statuses[i], want[i], "step %zu: first %d, want %d", i, r->statuses[i], want[i]);
+    munmap(r, sizeof(*r));
+}
+
 /* ---- timing (printed, not asserted) ------------------------------------- */
 
 static void child_bench(struct sort_result *r, const void *arg)
