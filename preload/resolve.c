@@ -313,7 +313,7 @@ static int search_settled(void *arg, const struct fr_ask_item *it, unsigned n, c
     const struct settle_arg *sa = arg;
     const struct search *s = sa->s;
     struct outcome o[SEARCH_MAX_CANDS];
-    memcpy(o, s->out, sizeof o);
+    memcpy(o, s->out, s->ncand * sizeof o[0]);
     for (unsigned i = 0; i < n; i += s->n) {
         unsigned k = it[i].group;
         struct fr_reply rep[FR_ENGINE_PAIR];
@@ -422,15 +422,17 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     struct search search_state;
     struct search *s = &search_state;
     struct cand local[SEARCH_STACK_CANDS];
-    memset(s->out, 0, sizeof s->out);
-    memset(s->dom_root, 0, sizeof s->dom_root);
     s->dots = 0;
     s->ncand = search ? 1 + cfg->ndomains : 1;
     s->cand = s->ncand <= SEARCH_STACK_CANDS ? local : malloc(s->ncand * sizeof *s->cand);
     if (!s->cand)
         return FR_NOMEM;
-    for (unsigned k = 0; k < s->ncand; k++)
+    /* Only the candidates in use: this runs on every cache hit. */
+    for (unsigned k = 0; k < s->ncand; k++) {
         memset(s->cand[k].rep, 0, sizeof s->cand[k].rep);
+        s->out[k] = (struct outcome){ 0 };
+        s->dom_root[k] = 0;
+    }
     s->cfg = cfg;
     s->qtypes = qtypes;
     s->n = n;
