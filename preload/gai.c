@@ -188,6 +188,25 @@ struct found {
     int have_canon;
 };
 
+/* One spare table, kept between calls: at about 9 KiB, a malloc and free
+ * of it cost a cache hit (about 1 µs in all) a tenth of its time. Taken
+ * and given back atomically, so threads never wait; a second thread at
+ * the same moment mallocs its own. Not calloc'd: filled entry by entry. */
+static struct found *_Atomic found_spare;
+
+static struct found *found_get(void)
+{
+    struct found *f = atomic_exchange(&found_spare, NULL);
+    return f ? f : malloc(sizeof *f);
+}
+
+static void found_put(struct found *f)
+{
+    struct found *none = NULL;
+    if (f && !atomic_compare_exchange_strong(&found_spare, &none, f))
+        free(f);
+}
+
 static void found_add(struct found *f, int family, const unsigned char *a, int map4)
 {
     if (f->n >= GAI_MAX_ADDRS)
@@ -410,8 +429,7 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
         }
     }
 
-    /* Not calloc: the address table is large and filled entry by entry. */
-    f = malloc(sizeof *f);
+    f = found_get();
     if (!f)
         return FR_NOMEM;
     f->n = 0;
@@ -483,6 +501,6 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
     st = FR_OK;
 done:
     fr_gai_free(head);
-    free(f);
+    found_put(f);
     return st;
 }
