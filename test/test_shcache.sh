@@ -110,6 +110,11 @@ sed 's/^/# /' "$W/stat.out"
 expect "fastres-stat: two live entries (A and AAAA), hits counted" \
     'grep -q "entries: 2 live" "$W/stat.out" && grep -q "$NAME *AAAA" "$W/stat.out" &&
      [ "$(sed -n "s/.*lookups: \([0-9]*\) hits.*/\1/p" "$W/stat.out")" -ge $((2 * (PROCS - 1))) ]'
+# fastres's own counters, summed over every process in the file (the
+# processes never printed FASTRES_STATS): the questions that went upstream.
+up=$(sed -n "s/.*fastres in all processes: \([0-9]*\) questions asked upstream.*/\1/p" "$W/stat.out")
+expect "fastres-stat: questions asked upstream by all processes counted (${up:-none})" \
+    '[ -n "$up" ] && [ "$up" -ge 2 ] && [ "$up" -le $MAX_QUERIES ]'
 
 # ---- off ----
 rm -f "$F"
