@@ -46,8 +46,6 @@
 /* Cache line size on x86-64 (and most arm64): keeps shards' locks and
  * counters off each other's lines. */
 #define CACHE_CACHELINE 64
-/* RFC 2181 8: TTLs are at most 2^31 - 1; larger values mean 0. */
-#define CACHE_TTL_MAX 0x7fffffffu
 
 struct fr_cache_entry {
     struct fr_cache_entry *next;  /* bucket chain */
@@ -311,7 +309,9 @@ static void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint3
         if (stale) {
             t = FR_CACHE_STALE_TTL;
         } else {
-            t = fr_cache_get32(p);
+            /* RFC 2181 8: a top-bit TTL (say an authority record's beside
+             * answers of 3600) is 0, not "at most ttl_left". */
+            t = fr_msg_ttl(fr_cache_get32(p));
             if (t < floor_ttl)
                 t = floor_ttl;
             t = t > elapsed ? t - elapsed : 0;
@@ -546,9 +546,10 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
         goto done;
     }
     /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
-     * before the clamp so min_ttl cannot revive it. RFC 2181 8: a TTL with
-     * the top bit set is to be read as 0 too. */
-    if (ttl == 0 || ttl > CACHE_TTL_MAX) {
+     * before the clamp so min_ttl cannot revive it. A TTL with the top bit
+     * set (RFC 2181 8) is already 0 here: fr_msg_cache_ttl reads each TTL
+     * through fr_msg_ttl before taking the minimum. */
+    if (ttl == 0) {
         st = FR_FAIL;
         goto done;
     }

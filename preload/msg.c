@@ -21,6 +21,11 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+uint32_t fr_msg_ttl(uint32_t wire)
+{
+    return wire > FR_MSG_TTL_MAX ? 0 : wire;
+}
+
 enum fr_status fr_msg_header(const uint8_t *msg, size_t len, struct fr_msg_hdr *h)
 {
     if (!msg || len < 12)
@@ -276,13 +281,16 @@ enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, i
             return FR_FAIL;
         if (rr.section == FR_SEC_ANSWER) {
             answers++;
-            if (rr.ttl < answer_min)
-                answer_min = rr.ttl;
+            uint32_t t = fr_msg_ttl(rr.ttl);
+            if (t < answer_min)
+                answer_min = t;
         } else if (rr.section == FR_SEC_AUTHORITY && rr.type == FR_T_SOA) {
             /* RFC 2308 5: the negative TTL is the smaller of the SOA's own
              * TTL and its MINIMUM field (the last 4 octets of rdata). */
-            uint32_t min = get32(msg + rr.rdata_off + rr.rdlen - 4);
-            uint32_t t = rr.ttl < min ? rr.ttl : min;
+            uint32_t min = fr_msg_ttl(get32(msg + rr.rdata_off + rr.rdlen - 4));
+            uint32_t t = fr_msg_ttl(rr.ttl);
+            if (min < t)
+                t = min;
             if (t < soa_ttl)
                 soa_ttl = t;
         }
@@ -347,15 +355,15 @@ enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, stru
             if (out->naliases < FR_MSG_ADDRS_MAX)
                 out->alias_off[out->naliases++] = rr.name_off;
             want = rr.rdata_off;
-            if (rr.ttl < min_ttl)
-                min_ttl = rr.ttl;
+            if (fr_msg_ttl(rr.ttl) < min_ttl)
+                min_ttl = fr_msg_ttl(rr.ttl);
         } else if (rr.type == qtype && rr.rdlen == alen) {
             if (n == FR_MSG_ADDRS_MAX)
                 return FR_PUNT;   /* more than fastres carries: libc answers */
             memcpy(out->addr[n], msg + rr.rdata_off, alen);
             n++;
-            if (rr.ttl < min_ttl)
-                min_ttl = rr.ttl;
+            if (fr_msg_ttl(rr.ttl) < min_ttl)
+                min_ttl = fr_msg_ttl(rr.ttl);
         }
     }
     if (st == FR_FAIL)

@@ -96,10 +96,18 @@ enum fr_status fr_msg_name_text(const uint8_t *msg, size_t len, size_t off, char
 int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
                    const uint8_t *b, size_t blen, size_t boff);
 
+/* RFC 2181 8: a TTL is at most 2^31 - 1; a value with the top bit set is
+ * to be read as 0. */
+#define FR_MSG_TTL_MAX 0x7fffffffu
+/* A record's TTL as it is to be understood (wire value, or 0). Applied to
+ * each TTL before any minimum is taken: a single 2^31 beside 3600 makes
+ * the minimum 0, not 3600. */
+uint32_t fr_msg_ttl(uint32_t wire);
+
 /* How long a reply may be cached, in seconds, following RFC 2308:
  * positive answers live for the smallest TTL in the answer section;
  * NXDOMAIN and NODATA for min(SOA TTL, SOA MINIMUM) of the SOA in the
- * authority section. FR_OK with *ttl and *negative set; FR_FAIL when the
+ * authority section; every one of these read through fr_msg_ttl. FR_OK with *ttl and *negative set; FR_FAIL when the
  * reply must not be cached (SERVFAIL or other rcodes, TC set, malformed,
  * or a negative reply without SOA). */
 enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative);

@@ -904,6 +904,62 @@ ParameterizedTest(struct countdown_case *tc, cache, countdown)
     fr_cache_destroy(c);
 }
 
+/* ---- RFC 2181 8: a TTL with the top bit set is 0, record by record ---- */
+
+struct topbit_case {
+    char what[48];
+    uint32_t an_ttl[2];      /* two A answers */
+    uint32_t soa_ttl, soa_min;   /* authority SOA (both 0: none) */
+    unsigned rcode;
+    enum fr_status want;     /* store */
+    uint32_t want_left;      /* when stored: *ttl_left at once */
+    uint32_t want_soa;       /* when stored with a SOA: its TTL as served */
+};
+
+ParameterizedTestParameters(cache, ttl_top_bit)
+{
+    static struct topbit_case cases[] = {
+        { "control: 300 and 3600", { 300, 3600 }, 0, 0, 0, FR_OK, 300, 0 },
+        { "2^31 beside 3600: not cached", { 0x80000000u, 3600 }, 0, 0, 0, FR_FAIL, 0, 0 },
+        { "3600 beside 2^32-1: not cached", { 3600, 0xffffffffu }, 0, 0, 0, FR_FAIL, 0, 0 },
+        { "2^31-1 beside 600: 600", { 0x7fffffffu, 600 }, 0, 0, 0, FR_OK, 600, 0 },
+        { "NXDOMAIN, SOA TTL top bit: not cached", { 0, 0 }, 0x80000000u, 600, FR_RCODE_NXDOMAIN, FR_FAIL, 0, 0 },
+        { "NXDOMAIN, SOA MINIMUM top bit: not cached", { 0, 0 }, 600, 0xfffffff0u, FR_RCODE_NXDOMAIN, FR_FAIL, 0, 0 },
+        { "positive, authority TTL top bit: served 0", { 300, 300 }, 0x80000000u, 60, 0, FR_OK, 300, 0 },
+        { "positive, authority TTL 2^31-1: capped", { 300, 300 }, 0x7fffffffu, 60, 0, FR_OK, 300, 300 },
+    };
+    return cr_make_param_array(struct topbit_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct topbit_case *tc, cache, ttl_top_bit)
+{
+    struct fr_cache *c = mk_cache(16, 0, 0, 0, 0, 0);
+    uint8_t m[BUF], out[BUF];
+    int neg = tc->rcode == FR_RCODE_NXDOMAIN;
+    struct msg_spec s = { .qname = "tb.example", .rcode = tc->rcode, .nan = neg ? 0 : 2,
+                          .nns = tc->soa_ttl || tc->soa_min ? 1 : 0,
+                          .an = { { .type = FR_T_A, .ttl = tc->an_ttl[0], .a = 1 },
+                                  { .type = FR_T_A, .ttl = tc->an_ttl[1], .a = 2 } },
+                          .ns = { { .owner = "example", .type = FR_T_SOA, .ttl = tc->soa_ttl,
+                                    .soa_minimum = tc->soa_min } } };
+    size_t got = 0, len = build(m, &s);
+    uint32_t left = 0, ttls[8];
+    uint16_t types[8];
+    cr_assert_eq(fr_cache_store(c, "tb.example", FR_T_A, FR_C_IN, m, len, T0), tc->want, "%s", tc->what);
+    enum fr_cache_hit h = look(c, "tb.example", FR_T_A, 0, out, &got, &left);
+    cr_assert_eq(h, tc->want == FR_OK ? FR_CACHE_FRESH : FR_CACHE_MISS, "%s", tc->what);
+    if (h == FR_CACHE_FRESH) {
+        cr_expect_eq(left, tc->want_left, "%s: left %u", tc->what, left);
+        unsigned n = ttls_of(out, got, ttls, types, 8);
+        for (unsigned i = 0; i < n; i++) {
+            cr_expect_leq(ttls[i], left, "%s: record %u ttl %u over %u", tc->what, i, ttls[i], left);
+            if (types[i] == FR_T_SOA)
+                cr_expect_eq(ttls[i], tc->want_soa, "%s: SOA served with %u", tc->what, ttls[i]);
+        }
+    }
+    fr_cache_destroy(c);
+}
+
 /* ---- clear ---- */
 
 Test(cache, clear)

@@ -592,7 +592,8 @@ Test(msg, name_eq)
 enum tcase {
     T_POS_MIN, T_POS_CNAME, T_NX_SOA_MIN, T_NX_SOA_TTL, T_NODATA_SOA, T_NX_NO_SOA,
     T_NODATA_NO_SOA, T_SERVFAIL, T_REFUSED, T_TC, T_NX_CHAIN, T_NOQUESTION, T_ZERO_TTL,
-    T_SOA_IN_ANSWER_ONLY, T_TWO_SOA,
+    T_SOA_IN_ANSWER_ONLY, T_TWO_SOA, T_TOP_BESIDE, T_TOP_ALL, T_TOP_MAX, T_SOA_TTL_TOP,
+    T_SOA_MIN_TOP, T_CNAME_TOP,
 };
 
 struct tttl {
@@ -686,6 +687,41 @@ static void build_t(enum tcase c, struct mb *m)
         rr_soa(m, "test", 600, 300);
         rr_soa(m, "test", 90, 600);
         break;
+    /* RFC 2181 8: each TTL with the top bit set is 0 before the minimum. */
+    case T_TOP_BESIDE:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        rr_a(m, NULL, 0x80000000u, "10.0.0.1");
+        rr_a(m, NULL, 3600, "10.0.0.2");
+        break;
+    case T_TOP_ALL:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        rr_a(m, NULL, 0xffffffffu, "10.0.0.1");
+        rr_a(m, NULL, 0x80000001u, "10.0.0.2");
+        break;
+    case T_TOP_MAX:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        rr_a(m, NULL, 0x7fffffffu, "10.0.0.1");
+        rr_a(m, NULL, 0x80000000u, "10.0.0.2");
+        break;
+    case T_SOA_TTL_TOP:
+        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 0, 1, 0);
+        question(m, "nx.test", FR_T_A);
+        rr_soa(m, "test", 0xffffffffu, 600);
+        break;
+    case T_SOA_MIN_TOP:
+        hdr(m, 0, 0, 1, 0, 1, 0);
+        question(m, "foo.test", FR_T_AAAA);
+        rr_soa(m, "test", 600, 0x80000000u);
+        break;
+    case T_CNAME_TOP:
+        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 1, 1, 0);
+        question(m, "www.test", FR_T_A);
+        rr_cname(m, "www.test", 0x90000000u, "gone.test");
+        rr_soa(m, "test", 600, 60);
+        break;
     }
 }
 
@@ -705,6 +741,12 @@ static struct tttl tcases[] = {
     { T_ZERO_TTL, FR_OK, 0, 0, "TTL 0 kept as 0" },
     { T_SOA_IN_ANSWER_ONLY, FR_OK, 700, 0, "SOA question answered" },
     { T_TWO_SOA, FR_OK, 90, 1, "two SOAs: the smaller" },
+    { T_TOP_BESIDE, FR_OK, 0, 0, "2^31 beside 3600 is 0" },
+    { T_TOP_ALL, FR_OK, 0, 0, "all TTLs top bit: 0" },
+    { T_TOP_MAX, FR_OK, 0, 0, "2^31 - 1 beside 2^31: 0" },
+    { T_SOA_TTL_TOP, FR_OK, 0, 1, "SOA TTL top bit: 0" },
+    { T_SOA_MIN_TOP, FR_OK, 0, 1, "SOA MINIMUM top bit: 0" },
+    { T_CNAME_TOP, FR_OK, 0, 1, "NXDOMAIN chain TTL top bit: 0" },
 };
 
 ParameterizedTestParameters(msg, cache_ttl)
