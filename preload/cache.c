@@ -545,6 +545,20 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
         st = FR_FAIL;
         goto done;
     }
+    /* A hit hands out the reply with its TTLs counted down in place (and
+     * the caller puts its own ID in the header). A name compressed into
+     * those bytes would read differently once served: a hostile CNAME
+     * target pointing at a TTL of 0x03616263 reads "abc" when stored and ""
+     * once the TTL is 300. Such replies are not stored (they are still
+     * answered, uncached, exactly as received). Refusing is chosen over
+     * the alternatives: RFC 1035 4.1.4 pointers name a prior occurrence
+     * of a name, so no honest server emits one into a fixed field and
+     * nothing real goes uncached; re-encoding every reply would need an
+     * encoder for every record type; and not counting TTLs down would
+     * break cache.h's promise of TTLs no longer than what is left. */
+    st = fr_msg_names_stable(msg, len);
+    if (st != FR_OK)
+        goto done;
     /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
      * before the clamp so min_ttl cannot revive it. A TTL with the top bit
      * set (RFC 2181 8) is already 0 here: fr_msg_cache_ttl reads each TTL

@@ -3,6 +3,7 @@
 #include "msg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -315,6 +316,157 @@ enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, i
     *ttl = soa_ttl;
     *negative = 1;
     return FR_OK;
+}
+
+/* ---- names that read only bytes served unchanged ---- */
+
+#define MSG_T_MD 3
+#define MSG_T_MF 4
+#define MSG_T_MB 7
+#define MSG_T_MG 8
+#define MSG_T_MR 9
+#define MSG_T_MINFO 14
+#define MSG_T_RP 17
+#define MSG_T_AFSDB 18
+#define MSG_T_RT 21
+#define MSG_T_PX 26
+#define MSG_T_NAPTR 35
+#define MSG_T_KX 36
+
+static int masked(const uint8_t *mask, size_t off)
+{
+    return mask[off / 8] >> (off % 8) & 1;
+}
+
+/* Walk the name at off as dn_expand would read it: FR_OK when no octet
+ * it reads (length octets, label octets, pointer octets) is in mask. */
+static enum fr_status name_clear(const uint8_t *msg, size_t len, size_t off, const uint8_t *mask)
+{
+    unsigned hops = 0;
+    size_t wire = 0;
+    for (;;) {
+        if (off >= len || masked(mask, off))
+            return FR_FAIL;
+        uint8_t l = msg[off];
+        if ((l & 0xc0) == 0xc0) {
+            if (off + 2 > len || masked(mask, off + 1) || ++hops > MSG_MAX_POINTERS)
+                return FR_FAIL;
+            off = (size_t)(get16(msg + off) & 0x3fff);
+            continue;
+        }
+        if ((l & 0xc0) || off + 1 + l > len)
+            return FR_FAIL;
+        wire += (size_t)l + 1;
+        if (wire > FR_MSG_NAME_MAX)
+            return FR_FAIL;
+        if (l == 0)
+            return FR_OK;
+        for (size_t i = 1; i <= l; i++)
+            if (masked(mask, off + i))
+                return FR_FAIL;
+        off += (size_t)l + 1;
+    }
+}
+
+/* Check the name at off inside rdata [.., end) and set *next past it.
+ * FR_NOTFOUND when no name can be skipped there (rdata too short or
+ * malformed for its type: nobody reads a name there, fr_msg_validate
+ * already refused it for the types fastres reads). */
+static enum fr_status rdata_name_clear(const uint8_t *msg, size_t len, size_t off, size_t end,
+                                       const uint8_t *mask, size_t *next)
+{
+    if (off >= end || fr_msg_name_skip(msg, end, off, next) != FR_OK)
+        return FR_NOTFOUND;
+    return name_clear(msg, len, off, mask);
+}
+
+static enum fr_status rr_names_clear(const uint8_t *msg, size_t len, const struct fr_msg_rr *rr,
+                                     const uint8_t *mask)
+{
+    size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen, next;
+    unsigned names = 1;
+    enum fr_status st;
+
+    switch (rr->type) {
+    case FR_T_NS: case FR_T_CNAME: case FR_T_PTR:
+    case MSG_T_MD: case MSG_T_MF: case MSG_T_MB: case MSG_T_MG: case MSG_T_MR:
+        break;
+    case FR_T_SOA: case MSG_T_MINFO: case MSG_T_RP:
+        names = 2;
+        break;
+    case FR_T_MX: case MSG_T_AFSDB: case MSG_T_RT: case MSG_T_KX:
+        off += 2;
+        break;
+    case MSG_T_PX:
+        off += 2;
+        names = 2;
+        break;
+    case FR_T_SRV:
+        off += 6;
+        break;
+    case MSG_T_NAPTR:
+        /* order, preference, then flags, services and regexp as
+         * <character-string>s before the replacement name. */
+        off += 4;
+        for (int i = 0; i < 3; i++) {
+            if (off >= end)
+                return FR_OK;
+            off += 1 + (size_t)msg[off];
+        }
+        break;
+    default:
+        return FR_OK;
+    }
+    while (names--) {
+        st = rdata_name_clear(msg, len, off, end, mask, &next);
+        if (st == FR_NOTFOUND)
+            return FR_OK;
+        if (st != FR_OK)
+            return st;
+        off = next;
+    }
+    return FR_OK;
+}
+
+enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len)
+{
+    struct fr_msg_iter it;
+    struct fr_msg_rr rr;
+    enum fr_status st;
+    uint8_t *mask = NULL;
+
+    if (fr_msg_iter_init(&it, msg, len) != FR_OK)
+        return FR_FAIL;
+    mask = calloc(len / 8 + 1, 1);
+    if (!mask)
+        return FR_NOMEM;
+    for (size_t i = 0; i < 12; i++)
+        mask[i / 8] |= (uint8_t)(1u << (i % 8));
+    /* First the bytes that change, then the names: a pointer may point
+     * forward, into a record not walked yet. The OPT record's TTL field
+     * (extended RCODE and flags) is served as it is. */
+    while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
+        if (rr.section == FR_SEC_QUESTION || rr.type == FR_T_OPT)
+            continue;
+        for (size_t i = rr.rdata_off - 6; i < rr.rdata_off - 2; i++)
+            mask[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+    if (st != FR_NOTFOUND) {
+        st = FR_FAIL;
+        goto done;
+    }
+    fr_msg_iter_init(&it, msg, len);
+    while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
+        if (name_clear(msg, len, rr.name_off, mask) != FR_OK ||
+            (rr.section != FR_SEC_QUESTION && rr_names_clear(msg, len, &rr, mask) != FR_OK)) {
+            st = FR_FAIL;
+            goto done;
+        }
+    }
+    st = st == FR_NOTFOUND ? FR_OK : FR_FAIL;
+done:
+    free(mask);
+    return st;
 }
 
 enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, struct fr_msg_addrs *out)

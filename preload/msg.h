@@ -112,6 +112,17 @@ uint32_t fr_msg_ttl(uint32_t wire);
  * or a negative reply without SOA). */
 enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative);
 
+/* FR_OK when every name of the message reads only bytes that are served
+ * unchanged from the cache: not the header (the caller puts its own query
+ * ID there) and no record's TTL field (counted down on a hit). Names are
+ * the question's, the owners', and those in the rdata of the types RFC
+ * 3597 4 lets be compressed or decompressed (NS, CNAME, SOA, PTR, MX, the
+ * other RFC 1035 types, RP, AFSDB, RT, PX, SRV, NAPTR, KX). FR_FAIL when a
+ * name (through a compression pointer) reads such a byte, or on a
+ * malformed message; FR_NOMEM. See cache.c for why such replies are
+ * refused rather than rewritten. */
+enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len);
+
 /* Addresses of the asked type that answer qname (in the message's own
  * question), following the CNAME chain the way glibc's getanswer_r does:
  * records whose owner is the current name are taken in order, a CNAME
