@@ -593,7 +593,7 @@ enum tcase {
     T_POS_MIN, T_POS_CNAME, T_NX_SOA_MIN, T_NX_SOA_TTL, T_NODATA_SOA, T_NX_NO_SOA,
     T_NODATA_NO_SOA, T_SERVFAIL, T_REFUSED, T_TC, T_NX_CHAIN, T_NOQUESTION, T_ZERO_TTL,
     T_SOA_IN_ANSWER_ONLY, T_TWO_SOA, T_TOP_BESIDE, T_TOP_ALL, T_TOP_MAX, T_SOA_TTL_TOP,
-    T_SOA_MIN_TOP, T_CNAME_TOP,
+    T_SOA_MIN_TOP, T_CNAME_TOP, T_OWNER_PTR_OUT,
 };
 
 struct tttl {
@@ -722,6 +722,14 @@ static void build_t(enum tcase c, struct mb *m)
         rr_cname(m, "www.test", 0x90000000u, "gone.test");
         rr_soa(m, "test", 600, 60);
         break;
+    case T_OWNER_PTR_OUT:
+        /* the answer's owner points past the end (fuzz_msg found it cached) */
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        ptr(m, 0x3fff);
+        rrh(m, FR_T_A, FR_C_IN, 300, 4);
+        u32(m, 0x0a000001);
+        break;
     }
 }
 
@@ -747,6 +755,7 @@ static struct tttl tcases[] = {
     { T_SOA_TTL_TOP, FR_OK, 0, 1, "SOA TTL top bit: 0" },
     { T_SOA_MIN_TOP, FR_OK, 0, 1, "SOA MINIMUM top bit: 0" },
     { T_CNAME_TOP, FR_OK, 0, 1, "NXDOMAIN chain TTL top bit: 0" },
+    { T_OWNER_PTR_OUT, FR_FAIL, 0, 0, "owner pointer past the end" },
 };
 
 ParameterizedTestParameters(msg, cache_ttl)
@@ -758,7 +767,8 @@ ParameterizedTest(struct tttl *tc, msg, cache_ttl)
 {
     static struct mb m;
     build_t(tc->c, &m);
-    cr_assert_eq(fr_msg_validate(m.b, m.n), FR_OK, "%s: the test message is malformed", tc->title);
+    cr_assert_eq(fr_msg_validate(m.b, m.n), tc->c == T_OWNER_PTR_OUT ? FR_FAIL : FR_OK,
+                 "%s: the test message is (not) malformed", tc->title);
     uint32_t ttl = 0xdeadbeef;
     int neg = -7;
     enum fr_status st = fr_msg_cache_ttl(m.b, m.n, &ttl, &neg);
