@@ -4,6 +4,8 @@
 set -eu
 PKGS="build-essential pkg-config libc-ares-dev libcriterion-dev dnsmasq-base iproute2 util-linux nftables
  valgrind gnuplot-nox curl wget python3 perl nodejs default-jre-headless debootstrap busybox bash-static"
+# Fuzzing (make fuzz, test/test_fuzz.sh): clang with libFuzzer's runtime.
+PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
