@@ -341,54 +341,69 @@ static int masked(const uint8_t *mask, size_t off)
     return mask[off / 8] >> (off % 8) & 1;
 }
 
-/* Walk the name at off as dn_expand would read it: FR_OK when no octet
- * it reads (length octets, label octets, pointer octets) is in mask. */
+/* Walk the name at off as dn_expand would read it, to its end or to the
+ * octet that makes it malformed: FR_FAIL when it reads an octet in mask
+ * (length, label or pointer octets); otherwise FR_OK for a well-formed
+ * name, FR_NOTFOUND for a malformed one (malformed in the served copy
+ * too, since every octet it read is served unchanged). */
 static enum fr_status name_clear(const uint8_t *msg, size_t len, size_t off, const uint8_t *mask)
 {
     unsigned hops = 0;
     size_t wire = 0;
     for (;;) {
-        if (off >= len || masked(mask, off))
+        if (off >= len)
+            return FR_NOTFOUND;
+        if (masked(mask, off))
             return FR_FAIL;
         uint8_t l = msg[off];
         if ((l & 0xc0) == 0xc0) {
-            if (off + 2 > len || masked(mask, off + 1) || ++hops > MSG_MAX_POINTERS)
+            if (off + 2 > len)
+                return FR_NOTFOUND;
+            if (masked(mask, off + 1))
                 return FR_FAIL;
+            if (++hops > MSG_MAX_POINTERS)
+                return FR_NOTFOUND;
             off = (size_t)(get16(msg + off) & 0x3fff);
             continue;
         }
-        if ((l & 0xc0) || off + 1 + l > len)
-            return FR_FAIL;
-        wire += (size_t)l + 1;
-        if (wire > FR_MSG_NAME_MAX)
-            return FR_FAIL;
-        if (l == 0)
-            return FR_OK;
-        for (size_t i = 1; i <= l; i++)
+        if (l & 0xc0)
+            return FR_NOTFOUND;
+        for (size_t i = 1; i <= l && off + i < len; i++)
             if (masked(mask, off + i))
                 return FR_FAIL;
+        if (off + 1 + l > len)
+            return FR_NOTFOUND;
+        wire += (size_t)l + 1;
+        if (wire > FR_MSG_NAME_MAX)
+            return FR_NOTFOUND;
+        if (l == 0)
+            return FR_OK;
         off += (size_t)l + 1;
     }
 }
 
-/* Check the name at off inside rdata [.., end) and set *next past it.
- * FR_NOTFOUND when no name can be skipped there (rdata too short or
- * malformed for its type: nobody reads a name there, fr_msg_validate
- * already refused it for the types fastres reads). */
-static enum fr_status rdata_name_clear(const uint8_t *msg, size_t len, size_t off, size_t end,
-                                       const uint8_t *mask, size_t *next)
+/* The names at off inside rdata ending at end: a name is read from the
+ * whole message, as dn_expand does (it may run past RDLENGTH), and the
+ * next one starts where it ends. A malformed name ends the walk: where
+ * the next would start is then undefined. */
+static enum fr_status rdata_names_clear(const uint8_t *msg, size_t len, size_t off, size_t end,
+                                        unsigned names, const uint8_t *mask)
 {
-    if (off >= end || fr_msg_name_skip(msg, end, off, next) != FR_OK)
-        return FR_NOTFOUND;
-    return name_clear(msg, len, off, mask);
+    while (names-- && off < end) {
+        enum fr_status st = name_clear(msg, len, off, mask);
+        if (st == FR_FAIL)
+            return FR_FAIL;
+        if (st != FR_OK || fr_msg_name_skip(msg, len, off, &off) != FR_OK)
+            return FR_OK;
+    }
+    return FR_OK;
 }
 
 static enum fr_status rr_names_clear(const uint8_t *msg, size_t len, const struct fr_msg_rr *rr,
                                      const uint8_t *mask)
 {
-    size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen, next;
+    size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
     unsigned names = 1;
-    enum fr_status st;
 
     switch (rr->type) {
     case FR_T_NS: case FR_T_CNAME: case FR_T_PTR:
@@ -420,15 +435,7 @@ static enum fr_status rr_names_clear(const uint8_t *msg, size_t len, const struc
     default:
         return FR_OK;
     }
-    while (names--) {
-        st = rdata_name_clear(msg, len, off, end, mask, &next);
-        if (st == FR_NOTFOUND)
-            return FR_OK;
-        if (st != FR_OK)
-            return st;
-        off = next;
-    }
-    return FR_OK;
+    return rdata_names_clear(msg, len, off, end, names, mask);
 }
 
 enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len)

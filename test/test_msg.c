@@ -1030,7 +1030,7 @@ Test(msg, header)
 enum scase {
     S_PLAIN, S_CNAME_INTO_TTL, S_OWNER_INTO_TTL, S_INTO_HEADER, S_RUN_INTO_TTL, S_MX_INTO_TTL,
     S_SRV_INTO_TTL, S_SOA_RNAME_INTO_TTL, S_QNAME_INTO_TTL, S_INTO_OPT_TTL, S_INTO_A_RDATA,
-    S_CHAIN_TO_PRIOR,
+    S_CHAIN_TO_PRIOR, S_SRV_PAST_RDATA,
 };
 
 struct sexp {
@@ -1165,6 +1165,21 @@ static void build_s(enum scase c, struct mb *m)
         rrh(m, FR_T_OPT, 1232, 0x00000000u, 0);
         patch_ptr(m, p, TTL_AT(o));
         break;
+    case S_SRV_PAST_RDATA:
+        /* the SRV target's one label (11 octets) runs past RDLENGTH over
+         * the next record's header, TTL included (fuzz_cache found one) */
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "abc", FR_T_SRV);
+        ptr(m, 12);
+        rrh(m, FR_T_SRV, FR_C_IN, 300, 7);
+        u16(m, 1);
+        u16(m, 1);
+        u16(m, 53);
+        u8(m, 11);
+        ptr(m, 12);
+        rrh(m, FR_T_A, FR_C_IN, 300, 4);
+        u32(m, 0x00000000);
+        break;
     case S_INTO_A_RDATA:
         /* address 0.0.0.1: rdata is served as it is */
         hdr(m, 0, 0, 1, 2, 0, 0);
@@ -1193,6 +1208,7 @@ static struct sexp scases[] = {
     { S_QNAME_INTO_TTL, FR_FAIL, "question name into a TTL" },
     { S_INTO_OPT_TTL, FR_OK, "into OPT's TTL field (not rewritten)" },
     { S_INTO_A_RDATA, FR_OK, "into A rdata (not rewritten)" },
+    { S_SRV_PAST_RDATA, FR_FAIL, "SRV target past RDLENGTH into a TTL" },
 };
 
 ParameterizedTestParameters(msg, names_stable)
