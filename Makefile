@@ -102,7 +102,7 @@ bench: deps libfastres.so $(SO) $(TOOL_BINS) $(BUILD)/bench/lookup
 # (ASan + UBSan + fuzzer coverage) into an archive each harness links
 # against; test/fuzz/fuzz_shape.c replaces resolve.o's search with the
 # fuzzer's replies, which the archive allows. `make fuzz` runs every
-# harness FUZZ_SECONDS (in the lab, from the committed corpus in
+# harness (or those in FUZZ_ONLY) FUZZ_SECONDS (in the lab, from the committed corpus in
 # test/fuzz/corpus/, new inputs kept in build-fuzz/corpus/);
 # `make fuzz-build` only builds; test/test_fuzz.sh replays the corpus and
 # runs each harness briefly inside `make check`.
@@ -132,7 +132,7 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/test/fuzz/fuzz_%.o $(FUZZ_BUILD)/libfr.a
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps fuzz-build
-	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) test/lab.sh test/fuzz/run.sh
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY="$(FUZZ_ONLY)" test/lab.sh test/fuzz/run.sh
 
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)

@@ -9,7 +9,8 @@
 # go). Crashes are written to $FUZZ_BUILD/artifacts/NAME-*; logs to
 # $FUZZ_BUILD/logs/NAME.log. Prints one line per harness with libFuzzer's
 # final figures (executions, cov: edges, ft: features, corpus size) and
-# exits 1 when any harness found a crash.
+# exits 1 when any harness found a crash. FUZZ_ONLY="fuzz_cache ..."
+# runs only the harnesses named.
 #
 # To keep a new input as a seed: copy it into test/fuzz/corpus/NAME/ as
 # regress-WHAT (mkcorpus.py leaves regress-* files alone).
@@ -30,6 +31,7 @@ failed=0 ran=0
 for bin in "$FUZZ_BUILD"/fuzz_*; do
     [ -x "$bin" ] || continue
     name=${bin##*/}
+    case " ${FUZZ_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
     mkdir -p "$FUZZ_BUILD/corpus/$name"
     log="$FUZZ_BUILD/logs/$name.log"
     ran=$((ran + 1))
