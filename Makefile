@@ -113,6 +113,49 @@ bench: deps $(TOP_SO) $(SO) $(TOOL_BINS) $(BUILD)/bench/lookup $(BUILD)/bench/lo
 	BUILD=$(BUILD) QUICK=$(QUICK) test/lab.sh bench/run.sh
 # BENCH-END
 
+# FUZZ-BEGIN (libFuzzer harnesses, test/fuzz/)
+# The library sources are compiled again with clang under build-fuzz/
+# (ASan + UBSan + fuzzer coverage) into an archive each harness links
+# against; test/fuzz/fuzz_shape.c replaces resolve.o's search with the
+# fuzzer's replies, which the archive allows. `make fuzz` runs every
+# harness (or those in FUZZ_ONLY) FUZZ_SECONDS (in the lab, from the committed corpus in
+# test/fuzz/corpus/, new inputs kept in build-fuzz/corpus/);
+# `make fuzz-build` only builds; test/test_fuzz.sh replays the corpus and
+# runs each harness briefly inside `make check`.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(filter-out $(SAN_FLAGS),$(FR_CFLAGS)) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SRCS    := $(sort $(wildcard test/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:test/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_OBJS    := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+
+.PHONY: fuzz fuzz-build fuzz-clean
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libfr.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/test/fuzz/fuzz_%.o $(FUZZ_BUILD)/libfr.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_BUILD)/libfr.a $(CARES_A) \
+		-Wl,--wrap=fopen $(LDFLAGS) -ldl -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY="$(FUZZ_ONLY)" test/lab.sh test/fuzz/run.sh
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+-include $(wildcard $(FUZZ_BUILD)/preload/*.d $(FUZZ_BUILD)/test/fuzz/*.d)
+# FUZZ-END
+
 clean:
 	rm -rf build build-san libfastres.so
 

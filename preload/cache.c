@@ -47,8 +47,6 @@
 /* Cache line size on x86-64 (and most arm64): keeps shards' locks and
  * counters off each other's lines. */
 #define CACHE_CACHELINE 64
-/* RFC 2181 8: TTLs are at most 2^31 - 1; larger values mean 0. */
-#define CACHE_TTL_MAX 0x7fffffffu
 
 struct fr_cache_entry {
     struct fr_cache_entry *next;  /* bucket chain */
@@ -317,7 +315,9 @@ static void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint3
         if (stale) {
             t = FR_CACHE_STALE_TTL;
         } else {
-            t = fr_cache_get32(p);
+            /* RFC 2181 8: a top-bit TTL (say an authority record's beside
+             * answers of 3600) is 0, not "at most ttl_left". */
+            t = fr_msg_ttl(fr_cache_get32(p));
             if (t < floor_ttl)
                 t = floor_ttl;
             t = t > elapsed ? t - elapsed : 0;
@@ -551,10 +551,25 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
         st = FR_FAIL;
         goto done;
     }
+    /* A hit hands out the reply with its TTLs counted down in place (and
+     * the caller puts its own ID in the header). A name compressed into
+     * those bytes would read differently once served: a hostile CNAME
+     * target pointing at a TTL of 0x03616263 reads "abc" when stored and ""
+     * once the TTL is 300. Such replies are not stored (they are still
+     * answered, uncached, exactly as received). Refusing is chosen over
+     * the alternatives: RFC 1035 4.1.4 pointers name a prior occurrence
+     * of a name, so no honest server emits one into a fixed field and
+     * nothing real goes uncached; re-encoding every reply would need an
+     * encoder for every record type; and not counting TTLs down would
+     * break cache.h's promise of TTLs no longer than what is left. */
+    st = fr_msg_names_stable(msg, len);
+    if (st != FR_OK)
+        goto done;
     /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
-     * before the clamp so min_ttl cannot revive it. RFC 2181 8: a TTL with
-     * the top bit set is to be read as 0 too. */
-    if (ttl == 0 || ttl > CACHE_TTL_MAX) {
+     * before the clamp so min_ttl cannot revive it. A TTL with the top bit
+     * set (RFC 2181 8) is already 0 here: fr_msg_cache_ttl reads each TTL
+     * through fr_msg_ttl before taking the minimum. */
+    if (ttl == 0) {
         st = FR_FAIL;
         goto done;
     }

@@ -95,7 +95,9 @@ enum fr_cache_hit fr_cache_lookup(struct fr_cache *c, const char *name, uint16_t
  * fr_msg_cache_ttl() and is clamped by the conf.
  * FR_OK: stored. FR_FAIL: must not be cached (fr_msg_cache_ttl refused it:
  * SERVFAIL and other rcodes, TC, malformed, negative without SOA; TTL 0;
- * question not (name, qtype, qclass)). FR_RANGE: reply longer than
+ * question not (name, qtype, qclass); a name compressed into the header
+ * or a TTL field, which would read differently once served: see
+ * fr_msg_names_stable). FR_RANGE: reply longer than
  * FR_CACHE_MSG_MAX. FR_BADNAME: name longer than FR_CACHE_NAME_MAX.
  * FR_NOMEM: allocation failed (the old entry, if any, stays). */
 enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qtype, uint16_t qclass,

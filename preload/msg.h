@@ -97,13 +97,32 @@ enum fr_status fr_msg_name_text(const uint8_t *msg, size_t len, size_t off, char
 int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
                    const uint8_t *b, size_t blen, size_t boff);
 
+/* RFC 2181 8: a TTL is at most 2^31 - 1; a value with the top bit set is
+ * to be read as 0. */
+#define FR_MSG_TTL_MAX 0x7fffffffu
+/* A record's TTL as it is to be understood (wire value, or 0). Applied to
+ * each TTL before any minimum is taken: a single 2^31 beside 3600 makes
+ * the minimum 0, not 3600. */
+uint32_t fr_msg_ttl(uint32_t wire);
+
 /* How long a reply may be cached, in seconds, following RFC 2308:
  * positive answers live for the smallest TTL in the answer section;
  * NXDOMAIN and NODATA for min(SOA TTL, SOA MINIMUM) of the SOA in the
- * authority section. FR_OK with *ttl and *negative set; FR_FAIL when the
+ * authority section; every one of these read through fr_msg_ttl. FR_OK with *ttl and *negative set; FR_FAIL when the
  * reply must not be cached (SERVFAIL or other rcodes, TC set, malformed,
  * or a negative reply without SOA). */
 enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative);
+
+/* FR_OK when every name of the message reads only bytes that are served
+ * unchanged from the cache: not the header (the caller puts its own query
+ * ID there) and no record's TTL field (counted down on a hit). Names are
+ * the question's, the owners', and those in the rdata of the types RFC
+ * 3597 4 lets be compressed or decompressed (NS, CNAME, SOA, PTR, MX, the
+ * other RFC 1035 types, RP, AFSDB, RT, PX, SRV, NAPTR, KX). FR_FAIL when a
+ * name (through a compression pointer) reads such a byte, or on a
+ * malformed message; FR_NOMEM. See cache.c for why such replies are
+ * refused rather than rewritten. */
+enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len);
 
 /* Addresses of the asked type that answer qname (in the message's own
  * question), following the CNAME chain the way glibc's getanswer_r does:

@@ -11,6 +11,8 @@ PKGS="$PKGS dpkg-dev debhelper lintian"
 # in front of glibc, musl's stub (musl-gcc). The bench starts unbound and nscd
 # itself, inside the lab; their system services must never run (see below).
 PKGS="$PKGS unbound nscd musl-tools"
+# Fuzzing (make fuzz, test/test_fuzz.sh): clang with libFuzzer's runtime.
+PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -904,6 +904,144 @@ ParameterizedTest(struct countdown_case *tc, cache, countdown)
     fr_cache_destroy(c);
 }
 
+/* ---- RFC 2181 8: a TTL with the top bit set is 0, record by record ---- */
+
+struct topbit_case {
+    char what[48];
+    uint32_t an_ttl[2];      /* two A answers */
+    uint32_t soa_ttl, soa_min;   /* authority SOA (both 0: none) */
+    unsigned rcode;
+    enum fr_status want;     /* store */
+    uint32_t want_left;      /* when stored: *ttl_left at once */
+    uint32_t want_soa;       /* when stored with a SOA: its TTL as served */
+};
+
+ParameterizedTestParameters(cache, ttl_top_bit)
+{
+    static struct topbit_case cases[] = {
+        { "control: 300 and 3600", { 300, 3600 }, 0, 0, 0, FR_OK, 300, 0 },
+        { "2^31 beside 3600: not cached", { 0x80000000u, 3600 }, 0, 0, 0, FR_FAIL, 0, 0 },
+        { "3600 beside 2^32-1: not cached", { 3600, 0xffffffffu }, 0, 0, 0, FR_FAIL, 0, 0 },
+        { "2^31-1 beside 600: 600", { 0x7fffffffu, 600 }, 0, 0, 0, FR_OK, 600, 0 },
+        { "NXDOMAIN, SOA TTL top bit: not cached", { 0, 0 }, 0x80000000u, 600, FR_RCODE_NXDOMAIN, FR_FAIL, 0, 0 },
+        { "NXDOMAIN, SOA MINIMUM top bit: not cached", { 0, 0 }, 600, 0xfffffff0u, FR_RCODE_NXDOMAIN, FR_FAIL, 0, 0 },
+        { "positive, authority TTL top bit: served 0", { 300, 300 }, 0x80000000u, 60, 0, FR_OK, 300, 0 },
+        { "positive, authority TTL 2^31-1: capped", { 300, 300 }, 0x7fffffffu, 60, 0, FR_OK, 300, 300 },
+    };
+    return cr_make_param_array(struct topbit_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct topbit_case *tc, cache, ttl_top_bit)
+{
+    struct fr_cache *c = mk_cache(16, 0, 0, 0, 0, 0);
+    uint8_t m[BUF], out[BUF];
+    int neg = tc->rcode == FR_RCODE_NXDOMAIN;
+    struct msg_spec s = { .qname = "tb.example", .rcode = tc->rcode, .nan = neg ? 0 : 2,
+                          .nns = tc->soa_ttl || tc->soa_min ? 1 : 0,
+                          .an = { { .type = FR_T_A, .ttl = tc->an_ttl[0], .a = 1 },
+                                  { .type = FR_T_A, .ttl = tc->an_ttl[1], .a = 2 } },
+                          .ns = { { .owner = "example", .type = FR_T_SOA, .ttl = tc->soa_ttl,
+                                    .soa_minimum = tc->soa_min } } };
+    size_t got = 0, len = build(m, &s);
+    uint32_t left = 0, ttls[8];
+    uint16_t types[8];
+    cr_assert_eq(fr_cache_store(c, "tb.example", FR_T_A, FR_C_IN, m, len, T0), tc->want, "%s", tc->what);
+    enum fr_cache_hit h = look(c, "tb.example", FR_T_A, 0, out, &got, &left);
+    cr_assert_eq(h, tc->want == FR_OK ? FR_CACHE_FRESH : FR_CACHE_MISS, "%s", tc->what);
+    if (h == FR_CACHE_FRESH) {
+        cr_expect_eq(left, tc->want_left, "%s: left %u", tc->what, left);
+        unsigned n = ttls_of(out, got, ttls, types, 8);
+        for (unsigned i = 0; i < n; i++) {
+            cr_expect_leq(ttls[i], left, "%s: record %u ttl %u over %u", tc->what, i, ttls[i], left);
+            if (types[i] == FR_T_SOA)
+                cr_expect_eq(ttls[i], tc->want_soa, "%s: SOA served with %u", tc->what, ttls[i]);
+        }
+    }
+    fr_cache_destroy(c);
+}
+
+/* ---- what comes out means what went in (names compressed into TTLs) ---- */
+
+/* www.example A: a CNAME whose target is a compression pointer; to_ttl 1
+ * points it at the next record's TTL field, 0x03616263, which reads "abc"
+ * (the RDLENGTH's high octet 0x00 ends the name) while stored, and the
+ * root once the TTL is counted down; to_ttl 0 points it at that record's
+ * owner name "abc" instead (an honest reply). */
+static size_t mk_ttl_pointer(uint8_t *p, int to_ttl)
+{
+    size_t o = 0;
+    o += put16(p + o, 0x1234);
+    o += put16(p + o, 0x8180);
+    o += put16(p + o, 1);
+    o += put16(p + o, 2);
+    o += put16(p + o, 0);
+    o += put16(p + o, 0);
+    o += put_name(p + o, "www.example");
+    o += put16(p + o, FR_T_A);
+    o += put16(p + o, FR_C_IN);
+    o += put16(p + o, 0xc00c);
+    o += put16(p + o, FR_T_CNAME);
+    o += put16(p + o, FR_C_IN);
+    o += put32(p + o, 600);
+    o += put16(p + o, 2);
+    size_t target = o;
+    o += 2;
+    size_t owner = o;
+    o += put_name(p + o, "abc");
+    o += put16(p + o, FR_T_A);
+    o += put16(p + o, FR_C_IN);
+    size_t ttl = o;
+    o += put32(p + o, 0x03616263u);
+    o += put16(p + o, 4);
+    o += put32(p + o, 0x0a000001);
+    put16(p + target, (uint16_t)(0xc000 | (to_ttl ? ttl : owner)));
+    return o;
+}
+
+struct meaning_case {
+    char what[40];
+    int to_ttl;
+    enum fr_status want;
+};
+
+ParameterizedTestParameters(cache, served_means_stored)
+{
+    static struct meaning_case cases[] = {
+        { "control: pointer to an owner name", 0, FR_OK },
+        { "CNAME target compressed into a TTL", 1, FR_FAIL },
+    };
+    return cr_make_param_array(struct meaning_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct meaning_case *tc, cache, served_means_stored)
+{
+    /* max_ttl 300: the record's TTL (56 million s) is counted down to 300. */
+    struct fr_cache *c = mk_cache(16, 0, 300, 0, 0, 0);
+    uint8_t m[BUF], out[BUF];
+    size_t got = 0, len = mk_ttl_pointer(m, tc->to_ttl);
+    uint32_t left = 0;
+    struct fr_msg_addrs *in = calloc(1, sizeof *in), *served = calloc(1, sizeof *served);
+    cr_assert(in && served);
+    /* What a direct (uncached) answer would say. */
+    cr_assert_eq(fr_msg_validate(m, len), FR_OK, "%s: reply malformed", tc->what);
+    cr_assert_eq(fr_msg_addrs(m, len, FR_T_A, in), FR_OK, "%s", tc->what);
+    cr_assert_str_eq(in->canon, "abc");
+    cr_expect_eq(fr_cache_store(c, "www.example", FR_T_A, FR_C_IN, m, len, T0), tc->want, "%s", tc->what);
+    fr_clock_advance(2000);
+    /* Whatever is stored must come out meaning the same, TTLs aside. */
+    if (look(c, "www.example", FR_T_A, 0, out, &got, &left) != FR_CACHE_MISS) {
+        cr_assert_eq(got, len);
+        cr_assert_eq(fr_msg_validate(out, got), FR_OK, "%s: served reply malformed", tc->what);
+        cr_assert_eq(fr_msg_addrs(out, got, FR_T_A, served), FR_OK, "%s: served without address", tc->what);
+        cr_expect_str_eq(served->canon, in->canon, "%s: canonical name changed", tc->what);
+        cr_expect_eq(served->n, in->n);
+        cr_expect_eq(memcmp(served->addr, in->addr, sizeof in->addr[0] * in->n), 0);
+    }
+    free(in);
+    free(served);
+    fr_cache_destroy(c);
+}
+
 /* ---- clear ---- */
 
 Test(cache, clear)

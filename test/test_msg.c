@@ -600,7 +600,8 @@ Test(msg, name_eq)
 enum tcase {
     T_POS_MIN, T_POS_CNAME, T_NX_SOA_MIN, T_NX_SOA_TTL, T_NODATA_SOA, T_NX_NO_SOA,
     T_NODATA_NO_SOA, T_SERVFAIL, T_REFUSED, T_TC, T_NX_CHAIN, T_NOQUESTION, T_ZERO_TTL,
-    T_SOA_IN_ANSWER_ONLY, T_TWO_SOA, T_TOPBIT_BESIDE, T_SOA_TTL_TOPBIT, T_SOA_MIN_TOPBIT,
+    T_SOA_IN_ANSWER_ONLY, T_TWO_SOA, T_TOP_BESIDE, T_TOP_ALL, T_TOP_MAX, T_SOA_TTL_TOP,
+    T_SOA_MIN_TOP, T_CNAME_TOP, T_OWNER_PTR_OUT,
 };
 
 struct tttl {
@@ -694,23 +695,48 @@ static void build_t(enum tcase c, struct mb *m)
         rr_soa(m, "test", 600, 300);
         rr_soa(m, "test", 90, 600);
         break;
-    /* RFC 2181 8: a TTL with the top bit set is 0, each one before the
-     * minimum is taken. */
-    case T_TOPBIT_BESIDE:
+    /* RFC 2181 8: each TTL with the top bit set is 0 before the minimum. */
+    case T_TOP_BESIDE:
         hdr(m, 0, 0, 1, 2, 0, 0);
         question(m, "foo.test", FR_T_A);
-        rr_a(m, NULL, 0x80000000u | 300, "10.0.0.1");
+        rr_a(m, NULL, 0x80000000u, "10.0.0.1");
         rr_a(m, NULL, 3600, "10.0.0.2");
         break;
-    case T_SOA_TTL_TOPBIT:
-        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 0, 1, 0);
-        question(m, "nx.test", FR_T_A);
-        rr_soa(m, "test", 0x80000000u | 600, 60);
+    case T_TOP_ALL:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        rr_a(m, NULL, 0xffffffffu, "10.0.0.1");
+        rr_a(m, NULL, 0x80000001u, "10.0.0.2");
         break;
-    case T_SOA_MIN_TOPBIT:
+    case T_TOP_MAX:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        rr_a(m, NULL, 0x7fffffffu, "10.0.0.1");
+        rr_a(m, NULL, 0x80000000u, "10.0.0.2");
+        break;
+    case T_SOA_TTL_TOP:
         hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 0, 1, 0);
         question(m, "nx.test", FR_T_A);
-        rr_soa(m, "test", 600, 0x80000000u | 60);
+        rr_soa(m, "test", 0xffffffffu, 600);
+        break;
+    case T_SOA_MIN_TOP:
+        hdr(m, 0, 0, 1, 0, 1, 0);
+        question(m, "foo.test", FR_T_AAAA);
+        rr_soa(m, "test", 600, 0x80000000u);
+        break;
+    case T_CNAME_TOP:
+        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 1, 1, 0);
+        question(m, "www.test", FR_T_A);
+        rr_cname(m, "www.test", 0x90000000u, "gone.test");
+        rr_soa(m, "test", 600, 60);
+        break;
+    case T_OWNER_PTR_OUT:
+        /* the answer's owner points past the end (fuzz_msg found it cached) */
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        question(m, "foo.test", FR_T_A);
+        ptr(m, 0x3fff);
+        rrh(m, FR_T_A, FR_C_IN, 300, 4);
+        u32(m, 0x0a000001);
         break;
     }
 }
@@ -731,9 +757,13 @@ static struct tttl tcases[] = {
     { T_ZERO_TTL, FR_OK, 0, 0, "TTL 0 kept as 0" },
     { T_SOA_IN_ANSWER_ONLY, FR_OK, 700, 0, "SOA question answered" },
     { T_TWO_SOA, FR_OK, 90, 1, "two SOAs: the smaller" },
-    { T_TOPBIT_BESIDE, FR_OK, 0, 0, "top-bit TTL beside 3600" },
-    { T_SOA_TTL_TOPBIT, FR_OK, 0, 1, "SOA TTL with the top bit" },
-    { T_SOA_MIN_TOPBIT, FR_OK, 0, 1, "SOA MINIMUM with the top bit" },
+    { T_TOP_BESIDE, FR_OK, 0, 0, "2^31 beside 3600 is 0" },
+    { T_TOP_ALL, FR_OK, 0, 0, "all TTLs top bit: 0" },
+    { T_TOP_MAX, FR_OK, 0, 0, "2^31 - 1 beside 2^31: 0" },
+    { T_SOA_TTL_TOP, FR_OK, 0, 1, "SOA TTL top bit: 0" },
+    { T_SOA_MIN_TOP, FR_OK, 0, 1, "SOA MINIMUM top bit: 0" },
+    { T_CNAME_TOP, FR_OK, 0, 1, "NXDOMAIN chain TTL top bit: 0" },
+    { T_OWNER_PTR_OUT, FR_FAIL, 0, 0, "owner pointer past the end" },
 };
 
 ParameterizedTestParameters(msg, cache_ttl)
@@ -745,7 +775,8 @@ ParameterizedTest(struct tttl *tc, msg, cache_ttl)
 {
     static struct mb m;
     build_t(tc->c, &m);
-    cr_assert_eq(fr_msg_validate(m.b, m.n), FR_OK, "%s: the test message is malformed", tc->title);
+    cr_assert_eq(fr_msg_validate(m.b, m.n), tc->c == T_OWNER_PTR_OUT ? FR_FAIL : FR_OK,
+                 "%s: the test message is (not) malformed", tc->title);
     uint32_t ttl = 0xdeadbeef;
     int neg = -7;
     enum fr_status st = fr_msg_cache_ttl(m.b, m.n, &ttl, &neg);
@@ -1000,4 +1031,204 @@ Test(msg, header)
     cr_expect_eq(h.arcount, 4);
     cr_expect_eq(fr_msg_header(m.b, 11, &h), FR_FAIL);
     cr_expect_eq(fr_msg_header(NULL, 12, &h), FR_FAIL);
+}
+
+/* ---- fr_msg_names_stable: no name reads a byte the cache rewrites ---- */
+
+enum scase {
+    S_PLAIN, S_CNAME_INTO_TTL, S_OWNER_INTO_TTL, S_INTO_HEADER, S_RUN_INTO_TTL, S_MX_INTO_TTL,
+    S_SRV_INTO_TTL, S_SOA_RNAME_INTO_TTL, S_QNAME_INTO_TTL, S_INTO_OPT_TTL, S_INTO_A_RDATA,
+    S_CHAIN_TO_PRIOR, S_SRV_PAST_RDATA,
+};
+
+struct sexp {
+    enum scase c;
+    enum fr_status st;
+    char title[48];
+};
+
+/* Patch a 2-octet compression pointer at `at` to point at `to`. */
+static void patch_ptr(struct mb *m, size_t at, size_t to)
+{
+    m->b[at] = (uint8_t)(0xc0 | to >> 8);
+    m->b[at + 1] = (uint8_t)to;
+}
+
+/* Offset of the TTL field of the record whose owner name ends at `after_owner`. */
+#define TTL_AT(after_owner) ((after_owner) + 4)
+
+static void build_s(enum scase c, struct mb *m)
+{
+    size_t p, o;
+    switch (c) {
+    case S_PLAIN:
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "www.test", FR_T_A);
+        rr_cname(m, "www.test", 300, "abc");
+        rr_a(m, "abc", 300, "10.0.0.1");
+        break;
+    case S_CNAME_INTO_TTL:
+    case S_CHAIN_TO_PRIOR:
+        /* www.test CNAME -> (pointer to the next record's TTL, 0x03616263,
+         * which reads "abc" followed by RDLENGTH's 0x00) */
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "www.test", FR_T_A);
+        ptr(m, 12);
+        rrh(m, FR_T_CNAME, FR_C_IN, 300, 2);
+        p = m->n;
+        ptr(m, 0);
+        name(m, "abc");
+        o = m->n;
+        rrh(m, FR_T_A, FR_C_IN, 0x03616263u, 4);
+        u32(m, 0x0a000001);
+        /* control: the target points at the owner "abc" instead */
+        patch_ptr(m, p, c == S_CNAME_INTO_TTL ? TTL_AT(o) : p + 2);
+        break;
+    case S_OWNER_INTO_TTL:
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        question(m, "abc", FR_T_A);
+        p = m->n;
+        ptr(m, 0);
+        rrh(m, FR_T_A, FR_C_IN, 0x03616263u, 4);
+        u32(m, 0x0a000001);
+        patch_ptr(m, p, TTL_AT(p + 2));
+        break;
+    case S_INTO_HEADER:
+        /* QDCOUNT's high octet 0x00 reads as the root */
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        question(m, "www.test", FR_T_CNAME);
+        ptr(m, 12);
+        rrh(m, FR_T_CNAME, FR_C_IN, 300, 2);
+        ptr(m, 4);
+        break;
+    case S_RUN_INTO_TTL:
+        /* points at CLASS's low octet 0x01: a one-octet label made of the
+         * TTL's first octet, then its second (0x00) ends the name */
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "www.test", FR_T_A);
+        ptr(m, 12);
+        rrh(m, FR_T_CNAME, FR_C_IN, 300, 2);
+        p = m->n;
+        ptr(m, 0);
+        name(m, "\x01" "a");
+        o = m->n;
+        rrh(m, FR_T_A, FR_C_IN, 0x41000100u, 4);
+        u32(m, 0x0a000001);
+        patch_ptr(m, p, TTL_AT(o) - 1);
+        break;
+    case S_MX_INTO_TTL:
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        question(m, "abc", FR_T_MX);
+        ptr(m, 12);
+        o = m->n;
+        rrh(m, FR_T_MX, FR_C_IN, 0x03616263u, 4);
+        u16(m, 10);
+        ptr(m, TTL_AT(o));
+        break;
+    case S_SRV_INTO_TTL:
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        question(m, "abc", FR_T_SRV);
+        ptr(m, 12);
+        o = m->n;
+        rrh(m, FR_T_SRV, FR_C_IN, 0x03616263u, 8);
+        u16(m, 1);
+        u16(m, 1);
+        u16(m, 53);
+        ptr(m, TTL_AT(o));
+        break;
+    case S_SOA_RNAME_INTO_TTL:
+        hdr(m, FR_RCODE_NXDOMAIN, 0, 1, 0, 1, 0);
+        question(m, "nx.test", FR_T_A);
+        ptr(m, 12);
+        o = m->n;
+        rrh(m, FR_T_SOA, FR_C_IN, 0x03616263u, 2 + 2 + 20);
+        ptr(m, 12);
+        ptr(m, TTL_AT(o));
+        for (int i = 0; i < 5; i++)
+            u32(m, 60);
+        break;
+    case S_QNAME_INTO_TTL:
+        /* the question itself is a pointer forward into a TTL */
+        hdr(m, 0, 0, 1, 1, 0, 0);
+        p = m->n;
+        ptr(m, 0);
+        u16(m, FR_T_A);
+        u16(m, FR_C_IN);
+        name(m, "abc");
+        o = m->n;
+        rrh(m, FR_T_A, FR_C_IN, 0x03616263u, 4);
+        u32(m, 0x0a000001);
+        patch_ptr(m, p, TTL_AT(o));
+        break;
+    case S_INTO_OPT_TTL:
+        /* OPT's TTL field is served as it is: reading it is harmless */
+        hdr(m, 0, 0, 1, 1, 0, 1);
+        question(m, "www.test", FR_T_CNAME);
+        ptr(m, 12);
+        rrh(m, FR_T_CNAME, FR_C_IN, 300, 2);
+        p = m->n;
+        ptr(m, 0);
+        u8(m, 0);
+        o = m->n;
+        rrh(m, FR_T_OPT, 1232, 0x00000000u, 0);
+        patch_ptr(m, p, TTL_AT(o));
+        break;
+    case S_SRV_PAST_RDATA:
+        /* the SRV target's one label (11 octets) runs past RDLENGTH over
+         * the next record's header, TTL included (fuzz_cache found one) */
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "abc", FR_T_SRV);
+        ptr(m, 12);
+        rrh(m, FR_T_SRV, FR_C_IN, 300, 7);
+        u16(m, 1);
+        u16(m, 1);
+        u16(m, 53);
+        u8(m, 11);
+        ptr(m, 12);
+        rrh(m, FR_T_A, FR_C_IN, 300, 4);
+        u32(m, 0x00000000);
+        break;
+    case S_INTO_A_RDATA:
+        /* address 0.0.0.1: rdata is served as it is */
+        hdr(m, 0, 0, 1, 2, 0, 0);
+        question(m, "www.test", FR_T_A);
+        ptr(m, 12);
+        o = m->n;
+        rrh(m, FR_T_A, FR_C_IN, 300, 4);
+        u32(m, 0x00000001);
+        ptr(m, 12);
+        rrh(m, FR_T_CNAME, FR_C_IN, 300, 2);
+        ptr(m, o + 10);
+        break;
+    }
+}
+
+static struct sexp scases[] = {
+    { S_PLAIN, FR_OK, "plain chain" },
+    { S_CHAIN_TO_PRIOR, FR_OK, "pointer to an owner name" },
+    { S_CNAME_INTO_TTL, FR_FAIL, "CNAME target into a TTL" },
+    { S_OWNER_INTO_TTL, FR_FAIL, "owner name into its TTL" },
+    { S_INTO_HEADER, FR_FAIL, "name into the header" },
+    { S_RUN_INTO_TTL, FR_FAIL, "labels running into a TTL" },
+    { S_MX_INTO_TTL, FR_FAIL, "MX exchange into a TTL" },
+    { S_SRV_INTO_TTL, FR_FAIL, "SRV target into a TTL" },
+    { S_SOA_RNAME_INTO_TTL, FR_FAIL, "SOA RNAME into a TTL" },
+    { S_QNAME_INTO_TTL, FR_FAIL, "question name into a TTL" },
+    { S_INTO_OPT_TTL, FR_OK, "into OPT's TTL field (not rewritten)" },
+    { S_INTO_A_RDATA, FR_OK, "into A rdata (not rewritten)" },
+    { S_SRV_PAST_RDATA, FR_FAIL, "SRV target past RDLENGTH into a TTL" },
+};
+
+ParameterizedTestParameters(msg, names_stable)
+{
+    return cr_make_param_array(struct sexp, scases, sizeof scases / sizeof scases[0]);
+}
+
+ParameterizedTest(struct sexp *se, msg, names_stable)
+{
+    static struct mb m;
+    build_s(se->c, &m);
+    /* Each of these validates: only the cache's own check tells them apart. */
+    cr_assert_eq(fr_msg_validate(m.b, m.n), FR_OK, "%s: test message malformed", se->title);
+    cr_expect_eq(fr_msg_names_stable(m.b, m.n), se->st, "%s", se->title);
 }
