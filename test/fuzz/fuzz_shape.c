@@ -77,7 +77,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
 
 void fr_search_free(struct fr_search *s)
 {
-    for (unsigned i = 0; i < FR_ENGINE_MAX_QUESTIONS; i++) {
+    for (unsigned i = 0; i < FR_ENGINE_PAIR; i++) {
         free(s->reply[i].msg);
         s->reply[i].msg = NULL;
     }
