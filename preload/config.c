@@ -58,8 +58,12 @@ const char *fr_config_getenv(const char *name)
 {
     /* ld.so ignores the environment's paths for setuid programs; fastres,
      * if loaded anyway (ld.so.preload), must not let the caller's
-     * environment steer a privileged program's resolver either. */
-    if (getauxval(AT_SECURE))
+     * environment steer a privileged program's resolver either. glibc's
+     * own variables (LOCALDOMAIN, RES_OPTIONS, HOSTALIASES) are read as
+     * glibc reads them, with plain getenv: ld.so already removed them
+     * from a secure program's environment (unsecvars.h), so they count
+     * only if the program set them itself, and then glibc follows them. */
+    if (!strncmp(name, "FASTRES_", 8) && getauxval(AT_SECURE))
         return NULL;
     return getenv(name);
 }
@@ -262,10 +266,13 @@ static int opt_is(const char *o, const char *name)
     return !strncmp(o, name, strlen(name));
 }
 
-static void parse_options(struct fr_config *c, char *rest)
+/* res_setoptions: options separated by blanks (resolv.conf lines end at
+ * the newline; RES_OPTIONS is split on spaces and tabs only, so there a
+ * newline is part of an option, as in glibc). */
+static void parse_options(struct fr_config *c, char *rest, const char *seps)
 {
     char *save = NULL;
-    for (char *o = strtok_r(rest, " \t\n", &save); o; o = strtok_r(NULL, " \t\n", &save)) {
+    for (char *o = strtok_r(rest, seps, &save); o; o = strtok_r(NULL, seps, &save)) {
         if (!strncmp(o, "ndots:", 6))
             c->ndots = opt_num(o + 6, FR_MAX_NDOTS);
         else if (!strncmp(o, "timeout:", 8))
@@ -292,10 +299,51 @@ static void parse_options(struct fr_config *c, char *rest)
     }
 }
 
-static int parse_resolv(struct fr_config *c, const char *text)
+/* LOCALDOMAIN as res_vinit_1 splits it: the first name runs to the first
+ * blank (so a leading blank gives an empty first name), each later run
+ * of non-blanks is a name, and a newline ends the list. */
+static int domains_from_env(struct fr_config *c, const char *v)
+{
+    size_t len = strcspn(v, "\n");
+    char *buf = strndup(v, len);
+    if (!buf)
+        return -1;
+    domains_clear(c);
+    int ret = 0;
+    char *p = buf;
+    for (int first = 1; first || *p; first = 0) {
+        if (!first)
+            p += strspn(p, " \t");
+        if (!first && !*p)
+            break;
+        size_t n = strcspn(p, " \t");
+        if (c->ndomains == FR_MAX_DOMAINS) {
+            c->punt = "more search domains than fastres keeps";
+            break;
+        }
+        c->domains[c->ndomains] = strndup(p, n);
+        if (!c->domains[c->ndomains]) {
+            ret = -1;
+            break;
+        }
+        c->ndomains++;
+        p += n;
+    }
+    free(buf);
+    return ret;
+}
+
+/* localdomain: LOCALDOMAIN's value or NULL; when set, it is the search
+ * list and resolv.conf's domain and search lines are ignored. */
+static int parse_resolv(struct fr_config *c, const char *text, const char *localdomain)
 {
     unsigned nns = 0;
     int have_search = 0;
+    if (localdomain) {
+        if (domains_from_env(c, localdomain) != 0)
+            return -1;
+        have_search = 1;
+    }
     if (text) {
         const char *p = text;
         while (*p) {
@@ -321,15 +369,19 @@ static int parse_resolv(struct fr_config *c, const char *text)
                     server_parse(rest, 0, &c->servers[nns]) == 0)
                     nns++;
             } else if (!strncmp(line, "domain", 6) && (line[6] == ' ' || line[6] == '\t')) {
+                if (localdomain)
+                    continue;   /* glibc: LOCALDOMAIN overrides the file */
                 if (domains_set(c, line + 7, 1) != 0)
                     return -1;
                 have_search = 1;
             } else if (!strncmp(line, "search", 6) && (line[6] == ' ' || line[6] == '\t')) {
+                if (localdomain)
+                    continue;
                 if (domains_set(c, line + 7, 0) != 0)
                     return -1;
                 have_search = 1;
             } else if (!strncmp(line, "options", 7) && (line[7] == ' ' || line[7] == '\t')) {
-                parse_options(c, line + 8);
+                parse_options(c, line + 8, " \t\n");
             } else if (!strncmp(line, "sortlist", 8) && (line[8] == ' ' || line[8] == '\t')) {
                 c->punt = "resolv.conf sortlist";
             }
@@ -524,17 +576,31 @@ struct fr_config *fr_config_parse(const char *resolv_conf, const char *nsswitch_
     c->stale_max = DEFAULT_STALE_MAX;
     c->refresh = 1;
     c->parallel_search = 1;
-    if (parse_resolv(c, resolv_conf) != 0) {
+    /* glibc's own environment overrides of resolv.conf (res_vinit_1):
+     * LOCALDOMAIN replaces the search list, RES_OPTIONS is read after the
+     * file's options and wins over them. */
+    const char *localdomain = getenv_fn ? getenv_fn("LOCALDOMAIN") : NULL;
+    const char *res_options = getenv_fn ? getenv_fn("RES_OPTIONS") : NULL;
+    if (parse_resolv(c, resolv_conf, localdomain) != 0) {
         fr_config_free(c);
         return NULL;
+    }
+    if (res_options) {
+        char *o = strdup(res_options);
+        if (!o) {
+            fr_config_free(c);
+            return NULL;
+        }
+        parse_options(c, o, " \t");
+        free(o);
     }
     parse_nsswitch(c, nsswitch_conf);
     c->deadline_ms = fr_config_glibc_deadline_ms(c->timeout_s, c->attempts, c->nservers);
     apply_env(c, getenv_fn ? getenv_fn : no_env);
-    /* glibc's own environment overrides of resolv.conf. */
-    if (getenv_fn && (getenv_fn("LOCALDOMAIN") || getenv_fn("RES_OPTIONS") ||
-                      getenv_fn("HOSTALIASES")))
-        c->punt = "LOCALDOMAIN, RES_OPTIONS or HOSTALIASES is set";
+    /* Aliases from a HOSTALIASES file apply to res_search and
+     * gethostbyname: not implemented. */
+    if (getenv_fn && getenv_fn("HOSTALIASES"))
+        c->punt = "HOSTALIASES is set";
     return c;
 }
 
@@ -759,6 +825,32 @@ static int res_ref_take(struct fr_res_ref *r)
     return 1;
 }
 
+/* 1 when fastres's reading of the files and of LOCALDOMAIN/RES_OPTIONS
+ * agrees with what glibc's res_ninit built from them: a safety net for
+ * corner cases of the syntax fastres reads differently (and for glibc's
+ * configuration cache, which re-reads the environment only when
+ * resolv.conf changes). Servers are not compared: FASTRES_SERVERS may
+ * replace them on purpose. */
+static int res_ref_agrees(const struct fr_config *c, const struct fr_res_ref *r)
+{
+    unsigned attempts = r->retry == 0 ? 1u : (unsigned)r->retry;   /* apply_env's clamp */
+    if (r->ndots != c->ndots || r->retrans < 0 || (unsigned)r->retrans != c->timeout_s ||
+        r->retry < 0 || attempts != c->attempts)
+        return 0;
+    if (!!(r->options & RES_ROTATE) != !!c->rotate || !!(r->options & RES_USE_EDNS0) != !!c->edns0 ||
+        !!(r->options & RES_TRUSTAD) != !!c->trust_ad || !!(r->options & RES_USEVC) != !!c->use_vc ||
+        !!(r->options & RES_NOTLDQUERY) != !!c->no_tld_query)
+        return 0;
+    /* _res holds the first MAXDNSRCH search domains only. */
+    unsigned n = c->ndomains < MAXDNSRCH ? c->ndomains : MAXDNSRCH;
+    if ((unsigned)r->ndnsrch != n)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(r->dnsrch[i], c->domains[i]) != 0)
+            return 0;
+    return 1;
+}
+
 /* Build a new snapshot from the files; called with cfg_lock held. */
 static struct snapshot *snap_build(void)
 {
@@ -792,6 +884,10 @@ static struct snapshot *snap_build(void)
     atomic_store(&s->refs, 1);
     /* glibc's view of the same files, to compare against _res later. */
     s->cfg.res_ok = res_ref_take(&s->cfg.res);
+    if (s->cfg.res_ok && !s->cfg.punt && !res_ref_agrees(&s->cfg, &s->cfg.res)) {
+        s->cfg.punt = "resolver settings read differently from glibc's res_ninit";
+        fr_log(FR_LOG_INFO, "config", "%s: libc answers", s->cfg.punt);
+    }
     s->cfg.generation = atomic_load(&cfg_gen) + 1;
     id_resolv = rid;
     id_nss = nid;

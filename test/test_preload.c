@@ -628,7 +628,7 @@ static struct punt_case punt_cases[] = {
     { "options no-aaaa", "nameserver " ADDR_DNSMASQ "\nsearch lab.test\noptions no-aaaa\n", "", 0 },
     { "sortlist", "nameserver " ADDR_DNSMASQ "\nsortlist 10.0.0.0/255.0.0.0\n", "", 0 },
     { "edited _res", "", "", 1 },
-    { "LOCALDOMAIN", "", "LOCALDOMAIN=lab.test", 0 },
+    { "HOSTALIASES", "", "HOSTALIASES=/nonexistent", 0 },
 };
 ParameterizedTestParameters(preload, punts_to_libc)
 {
@@ -697,4 +697,45 @@ Test(preload, silent_first_nameserver, .timeout = 120)
     double slow = strtod(v, NULL);
     cr_expect_geq(slow, 4000, "glibc took only %.0f ms: is the first server really silent?", slow);
     cr_log_info("silent first nameserver: fastres %.1f ms, glibc %.0f ms", fast, slow);
+}
+
+/* LOCALDOMAIN and RES_OPTIONS (issue 11) behind a silent first server:
+ * the search list and ndots come from the environment (a.b has fewer
+ * dots than ndots:2, so a.b.lab.test is asked first and answers), fastres
+ * answers at once and as glibc does, which waits out timeout:1 first. */
+Test(preload, env_overrides_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\nsearch other.test\noptions ndots:1\n"), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", "LOCALDOMAIN=lab.test",
+                                "RES_OPTIONS=ndots:2 timeout:1", NULL };
+    const char *const argv[] = { "gai", "a.b", "inet", "ghbn", "short", NULL };
+    probe(&r, 1, env, argv);
+    probe(&g, 0, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    for (int i = 0; i < 2; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+    }
+    nth_line(&r, 0, line, sizeof line);
+    field(line, "addrs", v, sizeof v);
+    cr_expect_str_eq(v, "10.0.0.5", "ndots:2 and LOCALDOMAIN not applied: %s", line);
+    field(line, "ms", v, sizeof v);
+    double fast = strtod(v, NULL);
+    cr_expect_lt(fast, 100, "fastres took %.1f ms behind a silent server", fast);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    nth_line(&g, 0, gline, sizeof gline);
+    field(gline, "ms", v, sizeof v);
+    double slow = strtod(v, NULL);
+    cr_expect_geq(slow, 900, "glibc took only %.0f ms: is the first server silent?", slow);
+    cr_log_info("LOCALDOMAIN/RES_OPTIONS behind a silent server: fastres %.1f ms, glibc %.0f ms",
+                fast, slow);
 }
