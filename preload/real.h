@@ -17,6 +17,11 @@ struct fr_real {
     int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
     int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **,
                             int *);
+    struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+    int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t,
+                           struct hostent **, int *);
+    int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t,
+                       int);
     int (*res_query)(const char *, int, int, unsigned char *, int);
     int (*res_search)(const char *, int, int, unsigned char *, int);
     int (*res_querydomain)(const char *, const char *, int, int, unsigned char *, int);

@@ -33,10 +33,13 @@ __res_querydomain
 __res_search
 freeaddrinfo
 getaddrinfo
+gethostbyaddr
+gethostbyaddr_r
 gethostbyname
 gethostbyname2
 gethostbyname2_r
 gethostbyname_r
+getnameinfo
 res_nquery
 res_nquerydomain
 res_nsearch
