@@ -327,6 +327,12 @@ static struct ep_case ep_cases[] = {
     { { "gai", "short", "inet" }, { "rc", "addrs", "canon" }, { "0", "10.0.0.3", "short.lab.test" }, 1, 0, 0 },
     { { "ghbn", "short" }, { "ok", "addrs", "hname" }, { "1", "10.0.0.3", "short.lab.test" }, 1, 0, 0 },
     { { "gai", "short.", "inet" }, { "rc" }, { "EAI_NONAME" }, 1, 0, 0 },
+    /* reverse lookups (issue 11): DNS, /etc/hosts by address */
+    { { "ghba", "10.0.0.1" }, { "lib", "ok", "hname" }, { "libfastres.so", "1", "foo.test" }, 1, 0, 0 },
+    { { "ghba", "fd00::1" }, { "ok", "hname", "family" }, { "1", "foo.test", "inet6" }, 1, 0, 0 },
+    { { "ghba", "10.9.9.9" }, { "ok", "hname" }, { "1", "shadow.test" }, 1, 1, 0 },
+    { { "gni", "10.0.0.1", "1" }, { "lib", "rc", "host" }, { "libfastres.so", "0", "foo.test" }, 1, 0, 0 },
+    { { "gni", "10.9.9.9", "0" }, { "rc", "host", "serv" }, { "0", "shadow.test", "http" }, 1, 1, 0 },
 };
 
 ParameterizedTestParameters(preload, entry_points)
@@ -738,4 +744,51 @@ Test(preload, env_overrides_behind_silent_server, .timeout = 120)
     cr_expect_geq(slow, 900, "glibc took only %.0f ms: is the first server silent?", slow);
     cr_log_info("LOCALDOMAIN/RES_OPTIONS behind a silent server: fastres %.1f ms, glibc %.0f ms",
                 fast, slow);
+}
+
+/* Reverse lookups behind a silent first server (issue 11): gethostbyaddr
+ * and getnameinfo answer at once with glibc's answer, which waits out
+ * the first server (timeout:2 here, to keep the glibc run short). */
+Test(preload, reverse_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\noptions timeout:2\n"), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "ghba", "10.0.0.1", "gni", "10.0.0.1", "1", "ghba", "fd00::1",
+                                 NULL };
+    probe(&r, 1, env, argv);
+    probe(&g, 0, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    double slowest = 0, glibc_total = 0;
+    for (int i = 0; i < 3; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+        field(line, "lib", v, sizeof v);
+        cr_expect_str_eq(v, "libfastres.so", "not interposed: %s", line);
+        field(line, "ms", v, sizeof v);
+        if (strtod(v, NULL) > slowest)
+            slowest = strtod(v, NULL);
+        field(gline, "ms", v, sizeof v);
+        glibc_total += strtod(v, NULL);
+    }
+    nth_line(&r, 0, line, sizeof line);
+    field(line, "hname", v, sizeof v);
+    cr_expect_str_eq(v, "foo.test", "%s", line);
+    nth_line(&r, 1, line, sizeof line);
+    field(line, "host", v, sizeof v);
+    cr_expect_str_eq(v, "foo.test", "%s", line);
+    cr_expect_lt(slowest, 100, "fastres took %.1f ms behind a silent server", slowest);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    cr_expect_geq(glibc_total, 3 * 1900, "glibc took only %.0f ms: is the first server silent?",
+                  glibc_total);
+    cr_log_info("reverse lookups behind a silent server: fastres at most %.1f ms each, glibc %.0f ms"
+                " for three", slowest, glibc_total);
 }

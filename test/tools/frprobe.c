@@ -25,6 +25,10 @@
  *                              the symbol lives), rc=LEN|-1, rcode=,
  *                              ancount=, addrs= (A/AAAA in the answer),
  *                              herr=
+ *   ghba ADDR                  gethostbyaddr (ADDR an IPv4 or IPv6 literal):
+ *                              the ghbn fields (hname= is the PTR name)
+ *   gni ADDR NAMEREQD          getnameinfo, port 80, flags NI_NAMEREQD
+ *                              when NAMEREQD is 1: rc=0|EAI_* host=NAME
  *   direct NAME                res_query called by name (a link-time
  *                              reference to libc's res_query@GLIBC_2.34):
  *                              rc= lib= (where &res_query points)
@@ -430,6 +434,68 @@ static void op_gai_line(const char *op, const char *name, int family)
            list, canon, el);
 }
 
+static int addr_of(const char *s, unsigned char *a, int *family)
+{
+    if (inet_pton(AF_INET, s, a) == 1) {
+        *family = AF_INET;
+        return 4;
+    }
+    if (inet_pton(AF_INET6, s, a) == 1) {
+        *family = AF_INET6;
+        return 16;
+    }
+    fprintf(stderr, "frprobe: bad address %s\n", s);
+    exit(2);
+}
+
+static void op_ghba(const char *addr)
+{
+    unsigned char a[16];
+    int family;
+    int len = addr_of(addr, a, &family);
+    double t0 = now_ms();
+    printf("op=ghba addr=%s", addr);
+    h_errno = 0;
+    struct hostent *he = gethostbyaddr(a, (socklen_t)len, family);
+    double el = now_ms() - t0;
+    if (he)
+        print_hostent(he);
+    else
+        printf(" ok=0");
+    printf(" herr=%s ms=%.1f lib=%s\n", herr_name(he ? 0 : h_errno), el,
+           lib_of((void *)gethostbyaddr));
+}
+
+static void op_gni(const char *addr, int namereqd)
+{
+    unsigned char a[16];
+    int family;
+    addr_of(addr, a, &family);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(80);
+        memcpy(&sin->sin_addr, a, 4);
+        sl = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(80);
+        memcpy(&sin6->sin6_addr, a, 16);
+        sl = sizeof *sin6;
+    }
+    char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
+    double t0 = now_ms();
+    int rc = getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv,
+                         namereqd ? NI_NAMEREQD : 0);
+    double el = now_ms() - t0;
+    printf("op=gni addr=%s rc=%s host=%s serv=%s ms=%.1f lib=%s\n", addr, eai_name(rc),
+           rc ? "-" : host, rc ? "-" : serv, el, lib_of((void *)getnameinfo));
+}
+
 static void need(int argc, int i, int n, const char *op)
 {
     if (i + n >= argc) {
@@ -463,6 +529,14 @@ int main(int argc, char **argv)
             need(argc, i, 3, op);
             op_ghbn(op, argv[i + 1], family_of(argv[i + 2]), 1, strtoul(argv[i + 3], NULL, 10));
             i += 3;
+        } else if (!strcmp(op, "ghba")) {
+            need(argc, i, 1, op);
+            op_ghba(argv[i + 1]);
+            i += 1;
+        } else if (!strcmp(op, "gni")) {
+            need(argc, i, 2, op);
+            op_gni(argv[i + 1], atoi(argv[i + 2]));
+            i += 2;
         } else if (!strcmp(op, "res")) {
             need(argc, i, 4, op);
             op_res(argv[i + 1], argv[i + 2], argv[i + 3], type_of(argv[i + 4]));
