@@ -517,6 +517,32 @@ static int shim_resq(res_state statp, enum fr_resq_mode mode, const char *name, 
     return -1;
 }
 
+/* res_send / res_nsend: the program's own query, raced. */
+static int shim_send(res_state statp, const unsigned char *msg, int msglen, unsigned char *answer,
+                     int anslen)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = NULL;
+    if (!statp || (statp->options & RES_INIT))
+        cfg = shim_enter(statp ? statp : &_res);
+    enum fr_status st = FR_PUNT;
+    int len = -1, err = 0;
+    if (cfg) {
+        st = fr_resq_send(cfg, msg, msglen, answer, anslen, &len, &err);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT) {
+        if (!real)
+            return -1;
+        return statp ? real->res_nsend(statp, msg, msglen, answer, anslen)
+                     : real->res_send(msg, msglen, answer, anslen);
+    }
+    if (st == FR_OK)
+        return len;
+    errno = st == FR_NOMEM ? ENOMEM : err ? err : ETIMEDOUT;
+    return -1;
+}
+
 /* ------------------------------------------------------------------ */
 
 __attribute__((destructor)) static void shim_exit(void)
@@ -587,6 +613,8 @@ FR_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host
 #undef res_nquery
 #undef res_nsearch
 #undef res_nquerydomain
+#undef res_send
+#undef res_nsend
 
 FR_EXPORT int res_query(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
 {
@@ -622,6 +650,17 @@ FR_EXPORT int res_nquerydomain(res_state statp, const char *name, const char *do
     return shim_resq(statp, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
 }
 
+FR_EXPORT int res_send(const unsigned char *msg, int msglen, unsigned char *answer, int anslen)
+{
+    return shim_send(NULL, msg, msglen, answer, anslen);
+}
+
+FR_EXPORT int res_nsend(res_state statp, const unsigned char *msg, int msglen,
+                        unsigned char *answer, int anslen)
+{
+    return shim_send(statp, msg, msglen, answer, anslen);
+}
+
 /* The pre-2.34 names are aliases of the same functions. */
 FR_EXPORT int __res_query(const char *, int, int, unsigned char *, int) __attribute__((alias("res_query"), copy(res_query)));
 FR_EXPORT int __res_search(const char *, int, int, unsigned char *, int) __attribute__((alias("res_search"), copy(res_search)));
@@ -629,3 +668,5 @@ FR_EXPORT int __res_querydomain(const char *, const char *, int, int, unsigned c
 FR_EXPORT int __res_nquery(res_state, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nquery"), copy(res_nquery)));
 FR_EXPORT int __res_nsearch(res_state, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nsearch"), copy(res_nsearch)));
 FR_EXPORT int __res_nquerydomain(res_state, const char *, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nquerydomain"), copy(res_nquerydomain)));
+FR_EXPORT int __res_send(const unsigned char *, int, unsigned char *, int) __attribute__((alias("res_send"), copy(res_send)));
+FR_EXPORT int __res_nsend(res_state, const unsigned char *, int, unsigned char *, int) __attribute__((alias("res_nsend"), copy(res_nsend)));

@@ -45,6 +45,8 @@ static void real_bind(void)
     BIND2(res_nquery, "res_nquery", "__res_nquery");
     BIND2(res_nsearch, "res_nsearch", "__res_nsearch");
     BIND2(res_nquerydomain, "res_nquerydomain", "__res_nquerydomain");
+    BIND2(res_send, "res_send", "__res_send");
+    BIND2(res_nsend, "res_nsend", "__res_nsend");
     real_ok = ok;
 }
 

@@ -28,6 +28,8 @@ struct fr_real {
     int (*res_nquery)(res_state, const char *, int, int, unsigned char *, int);
     int (*res_nsearch)(res_state, const char *, int, int, unsigned char *, int);
     int (*res_nquerydomain)(res_state, const char *, const char *, int, int, unsigned char *, int);
+    int (*res_send)(const unsigned char *, int, unsigned char *, int);
+    int (*res_nsend)(res_state, const unsigned char *, int, unsigned char *, int);
 };
 
 /* The table; NULL only when libc's symbols cannot be found at all, which

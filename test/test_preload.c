@@ -792,3 +792,80 @@ Test(preload, reverse_behind_silent_server, .timeout = 120)
     cr_log_info("reverse lookups behind a silent server: fastres at most %.1f ms each, glibc %.0f ms"
                 " for three", slowest, glibc_total);
 }
+
+/* res_send / res_nsend (issue 11): the program's own query, raced
+ * behind a silent first server, answered as glibc answers it (which waits
+ * out timeout:2 first), with the query's ID; every name binds here. */
+Test(preload, res_send_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\noptions timeout:2\n"), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "send", "res_send", "foo.test", "a",
+                                 "send", "res_nsend", "nx.test", "a",
+                                 "send", "__res_send", "foo.test", "aaaa",
+                                 "send", "__res_nsend", "foo.test", "a", NULL };
+    probe(&r, 1, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    double slowest = 0;
+    for (int i = 0; i < 4; i++) {
+        nth_line(&r, i, line, sizeof line);
+        field(line, "lib", v, sizeof v);
+        cr_expect_str_eq(v, "libfastres.so", "not interposed: %s", line);
+        field(line, "idsame", v, sizeof v);
+        cr_expect_str_eq(v, "1", "reply ID is not the query's: %s", line);
+        field(line, "ms", v, sizeof v);
+        if (strtod(v, NULL) > slowest)
+            slowest = strtod(v, NULL);
+    }
+    nth_line(&r, 0, line, sizeof line);
+    field(line, "addrs", v, sizeof v);
+    cr_expect_str_eq(v, "10.0.0.1", "%s", line);
+    cr_expect_lt(slowest, 100, "fastres took %.1f ms behind a silent server", slowest);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    /* glibc: the first two only (each waits 2 s for the silent server). */
+    const char *const gargv[] = { "send", "res_send", "foo.test", "a",
+                                  "send", "res_nsend", "nx.test", "a", NULL };
+    probe(&g, 0, env, gargv);
+    double glibc_ms = 0;
+    for (int i = 0; i < 2; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+        field(gline, "ms", v, sizeof v);
+        glibc_ms += strtod(v, NULL);
+    }
+    cr_expect_geq(glibc_ms, 2 * 1900, "glibc took only %.0f ms: is the first server silent?", glibc_ms);
+    cr_log_info("res_send behind a silent server: fastres at most %.1f ms, glibc %.0f ms for two",
+                slowest, glibc_ms);
+}
+
+/* Every server silent: res_send fails with ETIMEDOUT, as glibc's does
+ * (timeout:1 attempts:1, so glibc's run stays short). */
+Test(preload, res_send_all_silent, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT
+                                "\noptions timeout:1 attempts:1\n"), 0);
+    static struct run r, g;
+    const char *const argv[] = { "send", "res_send", "foo.test", "a", NULL };
+    probe(&r, 1, NULL, argv);
+    probe(&g, 0, NULL, argv);
+    char line[4096], gline[4096], a[4096], b[4096];
+    nth_line(&r, 0, line, sizeof line);
+    nth_line(&g, 0, gline, sizeof gline);
+    comparable(line, a, sizeof a);
+    comparable(gline, b, sizeof b);
+    cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+    cr_expect(strstr(line, "rc=-1") && strstr(line, "errno=ETIMEDOUT"), "%s", line);
+}

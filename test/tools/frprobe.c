@@ -29,6 +29,11 @@
  *                              the ghbn fields (hname= is the PTR name)
  *   gni ADDR NAMEREQD          getnameinfo, port 80, flags NI_NAMEREQD
  *                              when NAMEREQD is 1: rc=0|EAI_* host=NAME
+ *   send FUNC NAME TYPE        res_mkquery's query for NAME sent with FUNC
+ *                              (res_send, __res_send, res_nsend or
+ *                              __res_nsend, found with dlsym): lib= rc=
+ *                              and the reply's fields as for res, idsame=1
+ *                              when the reply's ID is the query's
  *   direct NAME                res_query called by name (a link-time
  *                              reference to libc's res_query@GLIBC_2.34):
  *                              rc= lib= (where &res_query points)
@@ -127,6 +132,7 @@ static const char *errno_name(int e)
     case ERANGE: return "ERANGE";
     case EAGAIN: return "EAGAIN";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNREFUSED: return "ECONNREFUSED";
     case ENOENT: return "ENOENT";
     case ENOMEM: return "ENOMEM";
     default: return "OTHER";
@@ -496,6 +502,40 @@ static void op_gni(const char *addr, int namereqd)
            rc ? "-" : host, rc ? "-" : serv, el, lib_of((void *)getnameinfo));
 }
 
+typedef int (*send_fn)(const unsigned char *, int, unsigned char *, int);
+typedef int (*nsend_fn)(res_state, const unsigned char *, int, unsigned char *, int);
+
+static void op_send(const char *func, const char *name, int type)
+{
+    static unsigned char ans[PROBE_ANSWER_MAX];
+    unsigned char q[NS_PACKETSZ];
+    void *fn = dlsym(RTLD_DEFAULT, func);
+    if (!fn) {
+        printf("op=send func=%s lib=- rc=nosym\n", func);
+        return;
+    }
+    int qlen = res_mkquery(ns_o_query, name, ns_c_in, type, NULL, 0, NULL, q, sizeof q);
+    int is_n = strstr(func, "res_n") != NULL;
+    struct __res_state st;
+    if (is_n) {
+        memset(&st, 0, sizeof st);
+        if (res_ninit(&st) != 0) {
+            printf("op=send func=%s rc=ninit-failed\n", func);
+            return;
+        }
+    }
+    double t0 = now_ms();
+    int rc = is_n ? ((nsend_fn)fn)(&st, q, qlen, ans, sizeof ans) : ((send_fn)fn)(q, qlen, ans, sizeof ans);
+    double el = now_ms() - t0;
+    int e = errno;
+    printf("op=send func=%s name=%s lib=%s rc=%d", func, name, lib_of(fn), rc);
+    print_reply(ans, rc);
+    printf(" idsame=%d errno=%s ms=%.1f\n", rc >= 2 && ans[0] == q[0] && ans[1] == q[1],
+           rc < 0 ? errno_name(e) : "-", el);
+    if (is_n)
+        res_nclose(&st);
+}
+
 static void need(int argc, int i, int n, const char *op)
 {
     if (i + n >= argc) {
@@ -528,6 +568,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(op, "ghbn2r")) {
             need(argc, i, 3, op);
             op_ghbn(op, argv[i + 1], family_of(argv[i + 2]), 1, strtoul(argv[i + 3], NULL, 10));
+            i += 3;
+        } else if (!strcmp(op, "send")) {
+            need(argc, i, 3, op);
+            op_send(argv[i + 1], argv[i + 2], type_of(argv[i + 3]));
             i += 3;
         } else if (!strcmp(op, "ghba")) {
             need(argc, i, 1, op);

@@ -28,6 +28,15 @@
  *                                                     (the names pre-2.34
  *                                                     binaries import)
  *   rqd|rnqd NAME DOMAIN CLASS TYPE [ANSLEN]          res_(n)querydomain
+ *   rsend|rnsend|rsendo|rnsendo|rsende NAME CLASS TYPE [ANSLEN]
+ *                                                     res_send, res_nsend,
+ *                                                     __res_send, __res_nsend
+ *                                                     of res_mkquery's query
+ *                                                     (rsende: res_send with
+ *                                                     an EDNS OPT record);
+ *                                                     id=same|DIFF tells if
+ *                                                     the reply's ID is the
+ *                                                     query's
  *   ghba ADDR FAMILY [LEN]                            gethostbyaddr (ADDR an
  *                                                     IPv4 or IPv6 literal;
  *                                                     LEN default its size)
@@ -968,6 +977,84 @@ done:
     fr_gd_guard_free(&g);
 }
 
+typedef int (*fr_gd_send_fn)(const unsigned char *, int, unsigned char *, int);
+typedef int (*fr_gd_nsend_fn)(res_state, const unsigned char *, int, unsigned char *, int);
+
+static void fr_gd_run_send(FILE *out, const struct fr_gd_case *c, const char *op)
+{
+    struct fr_gd_guarded g = {0};
+    struct __res_state st;
+    long cls, type, anslen = FR_GD_DEFAULT_ANSLEN;
+    unsigned char q[NS_PACKETSZ + 16];
+    int n_st = !strcmp(op, "rnsend") || !strcmp(op, "rnsendo");
+    int old = !strcmp(op, "rsendo") || !strcmp(op, "rnsendo");
+    int ret = -1;
+
+    memset(&st, 0, sizeof(st));
+    if (c->ntok < 4 || c->ntok > 5 || fr_gd_parse_name(fr_gd_classes, c->tok[2], &cls) ||
+        fr_gd_parse_name(fr_gd_types, c->tok[3], &type) ||
+        (c->ntok == 5 && fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[4], &anslen)) ||
+        anslen < 0 || anslen > FR_GD_MAX_BUFLEN) {
+        fputs("BADCASE", out);
+        return;
+    }
+    int qlen = res_mkquery(ns_o_query, c->tok[1], (int)cls, (int)type, NULL, 0, NULL, q, NS_PACKETSZ);
+    if (qlen < 0) {
+        fputs("MKQUERY-FAILED", out);
+        return;
+    }
+    if (!strcmp(op, "rsende")) {
+        /* OPT: root owner, type 41, payload 1232, no extended flags. */
+        static const unsigned char opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+        memcpy(q + qlen, opt, sizeof opt);
+        qlen += (int)sizeof opt;
+        q[11] = 1;
+    }
+    if (fr_gd_guard_alloc(&g, (size_t)anslen) != 0) {
+        fputs("MMAP-FAILED", out);
+        return;
+    }
+    if (n_st && res_ninit(&st) != 0) {
+        fputs("RES_NINIT-FAILED", out);
+        goto done;
+    }
+    errno = 0;
+    if (old) {
+        void *fn = dlvsym(RTLD_DEFAULT, n_st ? "__res_nsend" : "__res_send", "GLIBC_2.2.5");
+        if (!fn)
+            fn = dlsym(RTLD_DEFAULT, n_st ? "__res_nsend" : "__res_send");
+        if (!fn) {
+            fputs("NO-SYMBOL", out);
+            goto done;
+        }
+        if (n_st)
+            ret = ((fr_gd_nsend_fn)(uintptr_t)fn)(&st, q, qlen, g.buf, (int)anslen);
+        else
+            ret = ((fr_gd_send_fn)(uintptr_t)fn)(q, qlen, g.buf, (int)anslen);
+    } else if (n_st) {
+        ret = res_nsend(&st, q, qlen, g.buf, (int)anslen);
+    } else {
+        ret = res_send(q, qlen, g.buf, (int)anslen);
+    }
+    int e = errno;
+    if (ret < 0) {
+        fprintf(out, "ret=%d", ret);
+        fr_gd_put_errno(out, "errno", e);
+        goto done;
+    }
+    if (ret > anslen) {
+        fputs("ret=OVER", out);
+        goto done;
+    }
+    fputs("ret=LEN", out);
+    fputs(ret >= 2 && g.buf[0] == q[0] && g.buf[1] == q[1] ? " id=same" : " id=DIFF", out);
+    fr_gd_put_reply(out, g.buf, ret);
+done:
+    if (n_st)
+        res_nclose(&st);
+    fr_gd_guard_free(&g);
+}
+
 /* Runs one case, writing its result (no newline) to out. */
 static void fr_gd_run_case(FILE *out, const struct fr_gd_case *c)
 {
@@ -1000,6 +1087,9 @@ static void fr_gd_run_case(FILE *out, const struct fr_gd_case *c)
         fr_gd_run_ghba(out, c, 1);
     else if (strcmp(op, "gni") == 0)
         fr_gd_run_gni(out, c);
+    else if (!strcmp(op, "rsend") || !strcmp(op, "rnsend") || !strcmp(op, "rsendo") ||
+             !strcmp(op, "rnsendo") || !strcmp(op, "rsende"))
+        fr_gd_run_send(out, c, op);
     else {
         for (size_t i = 0; i < sizeof(res_ops) / sizeof(res_ops[0]); i++) {
             if (strcmp(op, res_ops[i].op) == 0) {

@@ -1,11 +1,12 @@
 #!/bin/sh
-# test/test_diff_reverse.sh: differential test of the reverse lookups
-# (gethostbyaddr, gethostbyaddr_r, getnameinfo; issue 11). Every case in
-# test/diff/reverse/cases runs through glibc alone and through glibc with
+# test/test_diff_surface.sh: differential test of the resolver surface
+# added for issue 11: reverse lookups (gethostbyaddr, gethostbyaddr_r,
+# getnameinfo) and res_send/res_nsend. Every case in
+# test/diff/surface/cases runs through glibc alone and through glibc with
 # LD_PRELOAD=libfastres.so (build/tools/gaidiff); any difference not
-# listed in test/diff/reverse/deviations is a failure. Same scheme as
+# listed in test/diff/surface/deviations is a failure. Same scheme as
 # test_diff.sh (which holds the forward data set), with its own zone:
-# two identical dnsmasq instances serve test/diff/reverse/zone.conf on
+# two identical dnsmasq instances serve test/diff/surface/zone.conf on
 # 127.0.0.2 and 127.0.0.3; its resolv.conf and hosts are written over the
 # lab's, and nsswitch.conf says "hosts: files dns". Three runs:
 #   plain:   glibc, one child per case, each case twice (-r 2)
@@ -20,7 +21,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 if [ "${LAB_INSIDE:-}" != 1 ]; then
-    exec "$here/lab.sh" "$here/test_diff_reverse.sh" "$@"
+    exec "$here/lab.sh" "$here/test_diff_surface.sh" "$@"
 fi
 
 BUILD=${BUILD:-build}
@@ -31,14 +32,14 @@ PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
 with_preload() {
     env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
 }
-DIFF=$here/diff/reverse
+DIFF=$here/diff/surface
 GAIDIFF=$TOOLS/gaidiff
 # Per-case deadline: every server answers within milliseconds.
 CASE_TIMEOUT_S=10
 # dnsmasq start-up wait: 100 polls of 0.05 s.
 START_POLLS=100
 
-fail() { echo "test_diff_reverse: FAIL: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+fail() { echo "test_diff_surface: FAIL: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 [ -x "$GAIDIFF" ] || fail "$GAIDIFF missing (make $BUILD/tools/gaidiff)"
 command -v dnsmasq >/dev/null 2>&1 || fail "dnsmasq not installed (dnsmasq-base; scripts/deps.sh)"
@@ -51,7 +52,7 @@ done
 with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
     fail "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"
 
-work=${LAB_DIR:?not inside test/lab.sh}/diff-reverse
+work=${LAB_DIR:?not inside test/lab.sh}/diff-surface
 mkdir -p "$work"
 pids=""
 cleanup() {
@@ -83,7 +84,7 @@ export LC_ALL=C.UTF-8
 unset LOCALDOMAIN RES_OPTIONS HOSTALIASES LD_PRELOAD
 
 ncases=$(grep -cvE '^[[:space:]]*(#|$)' "$DIFF/cases")
-echo "test_diff_reverse: $ncases cases, preload: $PRELOAD"
+echo "test_diff_surface: $ncases cases, preload: $PRELOAD"
 "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$DIFF/cases" >"$work/plain.out" 2>"$work/plain.err" ||
     fail "gaidiff (plain) exited $?: $(tail -3 "$work/plain.err")"
 with_preload "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$DIFF/cases" \
@@ -94,6 +95,7 @@ with_preload "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$DIFF/cases" \
 # "not found" everywhere), and fastres must really answer (else both
 # sides are glibc).
 for want in \
+    'rsend a4\.lab\.test IN A => ret=LEN id=same rcode=NOERROR ' \
     'ghba 10.0.0.1 AF_INET => ok name=a4\.lab\.test ' \
     'ghba 2001:db8::6 AF_INET6 => ok name=a6\.lab\.test ' \
     'ghba 10.9.0.1 AF_INET => ok name=hostsonly\.lab\.test aliases=\[hostsonly,hoalias\]' \
@@ -105,7 +107,7 @@ done
 awk '{ sub(/ => .*/, ""); print }' "$work/plain.out" >"$work/inproc.cases"
 with_preload env FASTRES_STATS=1 "$GAIDIFF" -n -t $CASE_TIMEOUT_S -f "$work/inproc.cases" \
     >"$work/inproc.out" 2>"$work/inproc.err" ||
-    echo "test_diff_reverse: gaidiff (inproc, preload) exited $?; $(tail -n 2 "$work/inproc.err")" >&2
+    echo "test_diff_surface: gaidiff (inproc, preload) exited $?; $(tail -n 2 "$work/inproc.err")" >&2
 raced=$(sed -n 's/.*questions raced \([0-9]*\).*/\1/p' "$work/inproc.err" | head -n 1)
 [ "${raced:-0}" -gt 0 ] || fail "fastres raced no question: every case went to libc ($(tail -n 3 "$work/inproc.err"))"
 
@@ -118,7 +120,7 @@ compare() {
         while ((getline l < devfile) > 0) {
             if (l ~ /^[[:space:]]*(#|$)/) continue
             split(l, f, "\t")
-            if (f[2] == "") { print "test_diff_reverse: deviation without a reason: " l > "/dev/stderr"; exit 2 }
+            if (f[2] == "") { print "test_diff_surface: deviation without a reason: " l > "/dev/stderr"; exit 2 }
             nd++; dpat[nd] = f[1]
         }
         pass = 0; failn = 0; dev = 0
@@ -144,7 +146,7 @@ for mode in forked inproc; do
     compare $mode "$g" "$work/$mode.out" >"$work/cmp-$mode.txt" || fail "compare failed"
     set -- $(tail -n 1 "$work/cmp-$mode.txt")
     sed '$d' "$work/cmp-$mode.txt" | head -n 100
-    echo "test_diff_reverse: mode $mode: $1 same, $2 different ($3 listed deviations)"
+    echo "test_diff_surface: mode $mode: $1 same, $2 different ($3 listed deviations)"
     passed=$((passed + $1)); failed=$((failed + $2))
 done
 echo "$passed passed, $failed failed"
