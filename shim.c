@@ -205,7 +205,8 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
         fr_hostdata_free(d);
         if (st == FR_OK) {
             *result = ret;
-            *h_errnop = to_herrno(residual);
+            if (residual != FR_PUNT)   /* FR_PUNT: no source wrote it */
+                *h_errnop = to_herrno(residual);
             return 0;
         }
     }
@@ -279,7 +280,7 @@ static struct hostent *shim_ghbn(const char *name, int af)
         return NULL;
     }
     struct hostent *he = shim_tls_fill(d, TLS_BYNAME);
-    if (he)
+    if (he && fr_hostdata_residual(d) != FR_PUNT)
         h_errno = to_herrno(fr_hostdata_residual(d));
     fr_hostdata_free(d);
     return he;

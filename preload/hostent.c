@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "hosts.h"
+#include "nssmod.h"
 #include "msg.h"
 #include "resolve.h"
 
@@ -23,6 +24,10 @@ struct fr_hostdata {
     unsigned char (*addrs)[16];
     int from_hosts;
     int by_addr;           /* gethostbyaddr's answer */
+    /* Answers through an nsswitch line with modules: the *h_errnop glibc
+     * leaves (FR_PUNT: untouched), which replaces the rules above. */
+    int chain;
+    enum fr_status chain_residual;
 };
 
 /* glibc keeps h_errno per thread; so does this (fr_hostent_resolver_left). */
@@ -35,6 +40,8 @@ enum fr_status fr_hostent_resolver_left(void)
 
 enum fr_status fr_hostdata_residual(const struct fr_hostdata *d)
 {
+    if (d->chain)
+        return d->chain_residual;
     /* nss_files' gethostbyaddr stops at the first matching line and never
      * writes *h_errnop; by name it reads to the end of the file, which
      * leaves HOST_NOT_FOUND. */
@@ -151,6 +158,173 @@ done:
     return st;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* nsswitch lines with modules (nssmod.h): getXXbyYY_r.c's loop */
+
+static enum fr_status from_dns_addr(const struct fr_config *cfg, const unsigned char *addr,
+                                    int af, struct fr_hostdata *d);
+static enum fr_status from_hosts_addr(const unsigned char *addr, int af, struct fr_hostdata *d);
+
+/* h_errno values as statuses (shim.c maps them back). */
+static enum fr_status herr_status(int h)
+{
+    switch (h) {
+    case NETDB_SUCCESS: return FR_OK;
+    case HOST_NOT_FOUND: return FR_NOTFOUND;
+    case NO_DATA: return FR_NODATA;
+    case TRY_AGAIN: return FR_AGAIN;
+    case NO_RECOVERY: return FR_FAIL;
+    default: return FR_PUNT;   /* NETDB_INTERNAL and others: libc */
+    }
+}
+
+/* A module's hostent into d. */
+static enum fr_status hostdata_from(struct fr_hostdata *d, const struct hostent *he, int af,
+                                    int len)
+{
+    if (he->h_addrtype != af || he->h_length != len || !he->h_name)
+        return FR_PUNT;
+    unsigned n = 0;
+    while (he->h_addr_list && he->h_addr_list[n])
+        n++;
+    d->name = strdup(he->h_name);
+    d->addrs = calloc(n ? n : 1, 16);
+    if (!d->name || !d->addrs)
+        return FR_NOMEM;
+    for (unsigned i = 0; i < n; i++)
+        memcpy(d->addrs[d->naddrs++], he->h_addr_list[i], (size_t)len);
+    for (char **a = he->h_aliases; a && *a; a++) {
+        if (d->naliases == HOSTENT_MAX_ALIASES)
+            return FR_PUNT;
+        if (add_alias(d, *a) != 0)
+            return FR_NOMEM;
+    }
+    return FR_OK;
+}
+
+/* The walk over the line's sources, by name (addr NULL) or by address.
+ * files and dns carry glibc's default actions (config.c): only success
+ * ends the walk there. A missing module is skipped as __nss_next2 skips
+ * it (UNAVAIL's action; the last source ends the walk), without a call.
+ * What the caller sees is the last source's status and the *h_errnop
+ * left by the sources called; outcomes fastres has no status for go to
+ * libc. */
+static enum fr_status chain_query(const struct fr_config *cfg, const char *name, const void *addr,
+                                  int alen, int af, struct fr_hostdata **out)
+{
+    enum nss_status status = NSS_STATUS_UNAVAIL;
+    enum fr_status herr = FR_PUNT;   /* *h_errnop: untouched so far */
+    enum fr_status st = FR_PUNT;
+    struct fr_hostdata *d = NULL;
+    int called = 0;
+    for (unsigned i = 0; i < cfg->nss_n; i++) {
+        const struct fr_nss_source *src = &cfg->nss[i];
+        fr_hostdata_free(d);
+        d = calloc(1, sizeof *d);
+        if (!d)
+            return FR_NOMEM;
+        d->af = af;
+        d->len = af == AF_INET ? 4 : 16;
+        d->by_addr = addr != NULL;
+        d->chain = 1;
+        if (src->kind != FR_NSS_MODULE) {
+            if (src->kind == FR_NSS_FILES)
+                st = addr ? from_hosts_addr(addr, af, d) : from_hosts(name, af, d);
+            else
+                st = addr ? from_dns_addr(cfg, addr, af, d) : from_dns(cfg, name, af, d);
+            called = 1;
+            if (st == FR_OK) {
+                status = NSS_STATUS_SUCCESS;
+                /* dns: NETDB_SUCCESS; files: by name HOST_NOT_FOUND (it
+                 * reads to the end), by address untouched. */
+                if (src->kind == FR_NSS_DNS)
+                    herr = FR_OK;
+                else if (!addr)
+                    herr = FR_NOTFOUND;
+            } else if (st == FR_NOTFOUND && src->kind == FR_NSS_FILES) {
+                status = NSS_STATUS_NOTFOUND;
+                herr = FR_NOTFOUND;
+            } else if (src->kind == FR_NSS_DNS &&
+                       (st == FR_NOTFOUND || st == FR_NODATA || st == FR_FAIL)) {
+                status = NSS_STATUS_NOTFOUND;
+                herr = st;
+            } else if (src->kind == FR_NSS_DNS && (st == FR_AGAIN || st == FR_EMPTY) && !addr) {
+                status = NSS_STATUS_TRYAGAIN;   /* nss_dns by name: TRYAGAIN */
+                herr = st == FR_AGAIN ? FR_AGAIN : FR_FAIL;
+            } else if (src->kind == FR_NSS_DNS && st == FR_AGAIN) {
+                status = NSS_STATUS_NOTFOUND;   /* by address: NOTFOUND, TRY_AGAIN */
+                herr = FR_AGAIN;
+            } else if (src->kind == FR_NSS_DNS && st == FR_EMPTY) {
+                status = NSS_STATUS_TRYAGAIN;   /* getanswer_ptr: TRYAGAIN, NO_RECOVERY */
+                herr = FR_FAIL;
+            } else {
+                goto punt;   /* FR_PUNT, FR_NOMEM, statuses not mapped */
+            }
+        } else {
+            struct fr_nssmod_result r;
+            if (addr)
+                fr_nssmod_byaddr(src->name, addr, alen, af, &r);
+            else
+                fr_nssmod_byname3(src->name, name, af, -1, &r);
+            if (r.missing) {
+                /* __nss_next2: skipped while UNAVAIL says continue and
+                 * another source follows; else the walk ends here with
+                 * the status before. */
+                if (src->ret[FR_NSS_ST_UNAVAIL] || i + 1 == cfg->nss_n)
+                    break;
+                continue;
+            }
+            called = 1;
+            status = r.status;
+            if (r.herrno_set)
+                herr = herr_status(r.herrno);
+            /* The thread's h_errno: the module's value replaces what DNS
+             * left before it (shim.c writes it at the end). */
+            if (r.thread_herrno_set) {
+                enum fr_status th = herr_status(r.thread_herrno);
+                if (th == FR_PUNT) {
+                    fr_nssmod_result_free(&r);
+                    goto punt;
+                }
+                resolver_left = th;
+            }
+            st = FR_OK;
+            if (status == NSS_STATUS_SUCCESS)
+                st = hostdata_from(d, &r.he, af, af == AF_INET ? 4 : 16);
+            fr_nssmod_result_free(&r);
+            if (st != FR_OK)
+                goto punt;
+            if (r.herrno_set && herr == FR_PUNT)
+                goto punt;   /* NETDB_INTERNAL etc.: errno matters */
+        }
+        if (fr_nssmod_returns(cfg, i, status))
+            break;
+    }
+    if (!called)
+        goto punt;   /* glibc: NO_RECOVERY / NETDB_INTERNAL, rare */
+    if (status == NSS_STATUS_SUCCESS) {
+        d->chain_residual = herr;
+        *out = d;
+        return FR_OK;
+    }
+    fr_hostdata_free(d);
+    /* getXXbyYY_r: NOTFOUND returns 0 with *h_errnop; TRYAGAIN returns
+     * EAGAIN unless *h_errnop is NETDB_INTERNAL. The shim produces those
+     * from these statuses. */
+    if (status == NSS_STATUS_NOTFOUND &&
+        (herr == FR_NOTFOUND || herr == FR_NODATA || herr == FR_FAIL || (addr && herr == FR_AGAIN)))
+        return herr;   /* by address, FR_AGAIN is NOTFOUND with TRY_AGAIN (shim.c) */
+    if (status == NSS_STATUS_TRYAGAIN && herr == FR_AGAIN && !addr)
+        return FR_AGAIN;
+    if (status == NSS_STATUS_TRYAGAIN && herr == FR_FAIL)
+        return FR_EMPTY;
+    return FR_PUNT;
+punt:
+    fr_hostdata_free(d);
+    return FR_PUNT;
+}
+
 enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, int af,
                                 struct fr_hostdata **out)
 {
@@ -159,6 +333,8 @@ enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, i
         inet_aton(name, &tmp))
         return FR_PUNT;   /* numeric forms: libc answers them without a lookup */
     resolver_left = FR_PUNT;
+    if (cfg->nss_nmodules)
+        return chain_query(cfg, name, NULL, 0, af, out);
     struct fr_hostdata *d = calloc(1, sizeof *d);
     if (!d)
         return FR_NOMEM;
@@ -325,6 +501,8 @@ enum fr_status fr_hostent_query_addr(const struct fr_config *cfg, const void *ad
     if (fr_hosts_trims())
         return FR_PUNT;   /* gethostbyaddr's POSTPROCESS trims domains */
     resolver_left = FR_PUNT;
+    if (cfg->nss_nmodules)
+        return chain_query(cfg, NULL, addr, len, af, out);
     struct fr_hostdata *d = calloc(1, sizeof *d);
     if (!d)
         return FR_NOMEM;

@@ -7,6 +7,10 @@ PKGS="build-essential pkg-config libc-ares-dev libcriterion-dev dnsmasq-base ipr
 # `make deb` (scripts/deb.sh): dpkg-buildpackage, dh, lintian. No fakeroot:
 # debian/control says Rules-Requires-Root: no.
 PKGS="$PKGS dpkg-dev debhelper lintian"
+# test_diff_surface.sh / test_preload: an NSS module on the hosts line
+# (issue 11). Its postinst adds "myhostname" to /etc/nsswitch.conf's hosts
+# line; the tests bind-mount their own nsswitch.conf (test/lab.sh).
+PKGS="$PKGS libnss-myhostname"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

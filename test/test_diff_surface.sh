@@ -12,7 +12,9 @@
 #   plain:   glibc, one child per case, each case twice (-r 2)
 #   forked:  with the preload, the same (the second run may be a cache hit)
 #   inproc:  with the preload, all cases in one process (-n)
-# "forked" and "inproc" are each compared with "plain".
+# "forked" and "inproc" are each compared with "plain". Then the same
+# three runs of nss-cases for each hosts line in nss-lines (other NSS
+# sources: myhostname, and modules that are not installed).
 #
 # Env: FASTRES_TEST_TOOLS, FASTRES_TEST_PRELOAD, BUILD, LAB_DIR (as
 # test_diff.sh).
@@ -139,6 +141,50 @@ compare() {
 }
 
 passed=0 failed=0
+
+# ---- nsswitch lines with other sources (nss-lines x nss-cases) ----
+# libnss_myhostname.so.2 comes from the system (scripts/deps.sh installs
+# libnss-myhostname) or from FASTRES_TEST_NSS_DIR (a directory holding
+# it, put on LD_LIBRARY_PATH for both runs).
+nssdir=${FASTRES_TEST_NSS_DIR:-}
+if [ -n "$nssdir" ]; then
+    [ -f "$nssdir/libnss_myhostname.so.2" ] || fail "FASTRES_TEST_NSS_DIR=$nssdir has no libnss_myhostname.so.2"
+    export LD_LIBRARY_PATH="$nssdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+elif ! ls /lib/*/libnss_myhostname.so.2 /usr/lib/*/libnss_myhostname.so.2 >/dev/null 2>&1; then
+    fail "libnss_myhostname.so.2 not installed (libnss-myhostname; scripts/deps.sh)"
+fi
+host=$(hostname)
+sed "s/@HOST@/$host/g" "$DIFF/nss-cases" >"$work/nss-cases"
+nl=0
+grep -vE '^[[:space:]]*(#|$)' "$DIFF/nss-lines" >"$work/nss-lines"
+while IFS= read -r line; do
+    nl=$((nl + 1))
+    printf 'hosts: %s\n' "$line" >/etc/nsswitch.conf
+    "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$work/nss-cases" >"$work/nss$nl-plain.out" 2>/dev/null ||
+        fail "gaidiff (plain, hosts: $line) exited $?"
+    with_preload "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$work/nss-cases" \
+        >"$work/nss$nl-forked.out" 2>/dev/null ||
+        fail "gaidiff (forked, hosts: $line) exited $?"
+    with_preload env FASTRES_STATS=1 "$GAIDIFF" -n -t $CASE_TIMEOUT_S -f "$work/nss-cases" \
+        >"$work/nss$nl-inproc.out" 2>"$work/nss$nl-inproc.err" || true
+    raced=$(sed -n 's/.*questions raced \([0-9]*\).*/\1/p' "$work/nss$nl-inproc.err" | head -n 1)
+    [ "${raced:-0}" -gt 0 ] || fail "hosts: $line: fastres raced no question (every call went to libc)"
+    sed 's/ UNSTABLE(.*//' "$work/nss$nl-plain.out" >"$work/nss$nl-plain-inproc.out"
+    for mode in forked inproc; do
+        if [ $mode = forked ]; then g=$work/nss$nl-plain.out; else g=$work/nss$nl-plain-inproc.out; fi
+        compare "nss$nl-$mode" "$g" "$work/nss$nl-$mode.out" >"$work/cmp-nss$nl-$mode.txt" || fail "compare failed"
+        set -- $(tail -n 1 "$work/cmp-nss$nl-$mode.txt")
+        sed '$d' "$work/cmp-nss$nl-$mode.txt" | head -n 40
+        echo "test_diff_surface: hosts: $line: mode $mode: $1 same, $2 different ($3 listed deviations)"
+        passed=$((passed + $1)); failed=$((failed + $2))
+    done
+done <"$work/nss-lines"
+printf 'hosts: files dns\n' >/etc/nsswitch.conf
+# A line with myhostname must really have reached it: the host name
+# resolves (glibc's own answer), so the module was loaded.
+grep -q "^gai $host - AF_UNSPEC SOCK_STREAM 0 0 => rc=0 " "$work/nss1-plain.out" ||
+    fail "glibc did not resolve $host with myhostname: module not loaded?"
+
 # glibc's plain lines without the repeat part, for the in-process run.
 sed 's/ UNSTABLE(.*//' "$work/plain.out" >"$work/plain-inproc.out"
 for mode in forked inproc; do

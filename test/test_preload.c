@@ -116,6 +116,12 @@ static void probe(struct run *r, int preload, const char *const *env_extra, cons
             envp[ne] = envbuf[ne], ne++;
         }
     }
+    /* NSS modules not installed system-wide (test_diff_surface.sh). */
+    const char *nssdir = getenv("FASTRES_TEST_NSS_DIR");
+    if (nssdir && *nssdir) {
+        snprintf(envbuf[ne], sizeof envbuf[ne], "LD_LIBRARY_PATH=%s", nssdir);
+        envp[ne] = envbuf[ne], ne++;
+    }
     for (int i = 0; env_extra && env_extra[i] && ne < ARGS_MAX; i++) {
         snprintf(envbuf[ne], sizeof envbuf[ne], "%s", env_extra[i]);
         envp[ne] = envbuf[ne], ne++;
@@ -868,4 +874,50 @@ Test(preload, res_send_all_silent, .timeout = 120)
     comparable(gline, b, sizeof b);
     cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
     cr_expect(strstr(line, "rc=-1") && strstr(line, "errno=ETIMEDOUT"), "%s", line);
+}
+
+/* An nsswitch line with another source (issue 11): Debian's
+ * "files myhostname dns" behind a silent first server. fastres asks
+ * myhostname itself (the module, in its place) and DNS through its
+ * engine: answers at once, as glibc does after its time-out; the host
+ * name comes from myhostname, a DNS name from DNS. */
+Test(preload, nsswitch_myhostname_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\noptions timeout:2\n"), 0);
+    cr_assert_eq(lab_write_file("/etc/nsswitch.conf", "hosts: files myhostname dns\n"), 0);
+    char host[256];
+    cr_assert_eq(gethostname(host, sizeof host), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "gai", "foo.test", "unspec", "gai", host, "inet",
+                                 "ghba", "10.0.0.1", NULL };
+    probe(&r, 1, env, argv);
+    probe(&g, 0, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    double slowest = 0, glibc_ms = 0;
+    for (int i = 0; i < 3; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+        field(line, "ms", v, sizeof v);
+        if (strtod(v, NULL) > slowest)
+            slowest = strtod(v, NULL);
+        field(gline, "ms", v, sizeof v);
+        glibc_ms += strtod(v, NULL);
+    }
+    nth_line(&g, 1, gline, sizeof gline);
+    field(gline, "rc", v, sizeof v);
+    cr_expect_str_eq(v, "0", "glibc did not resolve the host name: myhostname missing? %s", gline);
+    cr_expect_lt(slowest, 100, "fastres took %.1f ms behind a silent server", slowest);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    cr_expect_geq(glibc_ms, 2 * 1900, "glibc took only %.0f ms: is the first server silent?", glibc_ms);
+    cr_log_info("hosts: files myhostname dns behind a silent server: fastres at most %.1f ms,"
+                " glibc %.0f ms for three", slowest, glibc_ms);
 }
