@@ -358,6 +358,33 @@ ParameterizedTest(struct nss_case *nc, config, nsswitch)
     fr_config_free(c);
 }
 
+/* The sources and actions of a line with modules, as glibc parses them. */
+Test(config, nsswitch_sources_and_actions)
+{
+    char err[ERRBUF];
+    struct fr_config *c = parse_capture("nameserver 192.0.2.1\n",
+                                        "hosts: files resolve [!UNAVAIL=return] dns myhostname "
+                                        "mdns4_minimal [notfound=RETURN TRYAGAIN = return]\n",
+                                        0, err, sizeof err);
+    cr_assert_null(c->punt, "punt: %s", c->punt);
+    cr_assert_eq(c->nss_n, 5);
+    cr_expect_eq(c->nss_nmodules, 3);
+    static const char *const names[] = { "files", "resolve", "dns", "myhostname", "mdns4_minimal" };
+    static const enum fr_nss_kind kinds[] = { FR_NSS_FILES, FR_NSS_MODULE, FR_NSS_DNS,
+                                              FR_NSS_MODULE, FR_NSS_MODULE };
+    /* ret[] per TRYAGAIN, UNAVAIL, NOTFOUND, SUCCESS */
+    static const unsigned char ret[5][FR_NSS_NST] = {
+        { 0, 0, 0, 1 }, { 1, 0, 1, 1 }, { 0, 0, 0, 1 }, { 0, 0, 0, 1 }, { 1, 0, 1, 1 },
+    };
+    for (unsigned i = 0; i < 5; i++) {
+        cr_expect_str_eq(c->nss[i].name, names[i]);
+        cr_expect_eq(c->nss[i].kind, kinds[i], "%s", names[i]);
+        for (int k = 0; k < FR_NSS_NST; k++)
+            cr_expect_eq(c->nss[i].ret[k], ret[i][k], "%s status %d", names[i], k);
+    }
+    fr_config_free(c);
+}
+
 /* ---- glibc's give-up time ---- */
 
 struct deadline_case {
