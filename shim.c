@@ -392,10 +392,9 @@ static struct hostent *shim_ghba(const void *addr, socklen_t len, int type)
 }
 
 /* The getnameinfo calls fastres answers: a name wanted for an inet
- * address, with flags it reproduces. NI_NUMERICHOST needs no lookup;
- * NI_NOFQDN needs glibc's idea of the local domain (nrl_domainname) and
+ * address, with flags it reproduces. NI_NUMERICHOST needs no lookup and
  * NI_IDN the IDNA decoder: libc does those. */
-#define SHIM_GNI_FLAGS (NI_NUMERICSERV | NI_NAMEREQD | NI_DGRAM)
+#define SHIM_GNI_FLAGS (NI_NUMERICSERV | NI_NAMEREQD | NI_DGRAM | NI_NOFQDN)
 static int gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host,
                     socklen_t hostlen, int flags)
 {
@@ -449,8 +448,29 @@ static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, sock
     if (d || !is_in6_any(addr, (socklen_t)len))
         errno = st == FR_EMPTY ? EAGAIN : st == FR_NOMEM ? ENOMEM : 0;
     int rc;
-    if (st == FR_OK) {
+    char trimmed[NI_MAXHOST];
+    if (st == FR_OK && (flags & NI_NOFQDN)) {
+        /* glibc: after the lookup, its local domain (once per process),
+         * cut after the first "." + domain found in the name. */
+        const struct fr_config *cfg2 = shim_enter(&_res);
+        const char *domain = NULL;
+        enum fr_status dleft = FR_PUNT;
+        enum fr_status dst = cfg2 ? fr_hostent_local_domain(cfg2, &domain, &dleft) : FR_PUNT;
+        fr_config_release(cfg2);
         const char *name = fr_hostdata_name(d);
+        if (dst != FR_OK || strlen(name) >= sizeof trimmed) {
+            fr_hostdata_free(d);
+            return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+        }
+        if (dleft != FR_PUNT)
+            h_errno = to_herrno(dleft);
+        strcpy(trimmed, name);
+        char *c = domain ? strstr(trimmed, domain) : NULL;
+        if (c && c != trimmed && c[-1] == '.')
+            c[-1] = '\0';
+    }
+    if (st == FR_OK) {
+        const char *name = (flags & NI_NOFQDN) ? trimmed : fr_hostdata_name(d);
         size_t n = strlen(name) + 1;
         if (n > hostlen) {
             rc = EAI_OVERFLOW;

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "hosts.h"
 #include "nssmod.h"
@@ -526,4 +528,97 @@ enum fr_status fr_hostent_query_addr(const struct fr_config *cfg, const void *ad
     }
     *out = d;
     return FR_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* getnameinfo's NI_NOFQDN: glibc's nrl_domainname */
+
+/* 0: not known, 1: a thread is working it out, 2: known (domain_text,
+ * NULL when there is none). Once per process, as glibc's. */
+static _Atomic int domain_state;
+static char *domain_text;
+
+/* The text after the first dot of the answer's name, when d has one. */
+static int domain_of(const struct fr_hostdata *d, char **out)
+{
+    const char *dot = strchr(d->name, '.');
+    if (!dot)
+        return 0;
+    *out = strdup(dot + 1);
+    return 1;
+}
+
+enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char **domain,
+                                       enum fr_status *left)
+{
+    *left = FR_PUNT;
+    int st0 = atomic_load(&domain_state);
+    if (st0 == 2) {
+        *domain = domain_text;
+        return FR_OK;
+    }
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&domain_state, &expected, 1))
+        return FR_PUNT;   /* another thread is at it (glibc waits on a lock): libc */
+    /* nrl_domainname_core: "localhost" by name, the host name (its own
+     * dot, then by name), 127.0.0.1 by address; the first official name
+     * with a dot gives the domain. */
+    char *dom = NULL;
+    int found = 0;
+    enum fr_status st = FR_OK;
+    struct fr_hostdata *d = NULL;
+    char host[256];
+    st = fr_hostent_query(cfg, "localhost", AF_INET, &d);
+    if (resolver_left != FR_PUNT)
+        *left = resolver_left;
+    if (st == FR_OK)
+        found = domain_of(d, &dom);
+    fr_hostdata_free(d);
+    d = NULL;
+    if (st == FR_PUNT || st == FR_NOMEM)
+        goto fail;
+    if (!found) {
+        if (gethostname(host, sizeof host) != 0)
+            goto fail;
+        host[sizeof host - 1] = '\0';
+        const char *dot = strchr(host, '.');
+        if (dot) {
+            dom = strdup(dot + 1);
+            found = 1;
+        }
+    }
+    if (!found) {
+        st = fr_hostent_query(cfg, host, AF_INET, &d);
+        if (resolver_left != FR_PUNT)
+            *left = resolver_left;
+        if (st == FR_OK)
+            found = domain_of(d, &dom);
+        fr_hostdata_free(d);
+        d = NULL;
+        if (st == FR_PUNT || st == FR_NOMEM)
+            goto fail;
+    }
+    if (!found) {
+        static const unsigned char lo[4] = { 127, 0, 0, 1 };
+        st = fr_hostent_query_addr(cfg, lo, 4, AF_INET, &d);
+        if (resolver_left != FR_PUNT)
+            *left = resolver_left;
+        if (st == FR_OK)
+            found = domain_of(d, &dom);
+        fr_hostdata_free(d);
+        d = NULL;
+        if (st == FR_PUNT || st == FR_NOMEM)
+            goto fail;
+    }
+    if (found && !dom)
+        goto fail;   /* out of memory */
+    domain_text = dom;
+    atomic_store(&domain_state, 2);
+    *domain = domain_text;
+    return FR_OK;
+fail:
+    free(dom);
+    *left = FR_PUNT;
+    atomic_store(&domain_state, 0);
+    return FR_PUNT;
 }

@@ -49,6 +49,15 @@ enum fr_status fr_hostent_resolver_left(void);
  * thread's h_errno afterwards, as for fr_hostent_query. */
 enum fr_status fr_hostent_query_addr(const struct fr_config *cfg, const void *addr, int len,
                                      int af, struct fr_hostdata **out);
+/* glibc's nrl_domainname for getnameinfo's NI_NOFQDN, worked out once
+ * per process as glibc does: the domain part of the first official name
+ * with a dot among "localhost", the host name (gethostname) and
+ * 127.0.0.1, each looked up as glibc does (NULL: none). FR_OK with
+ * *domain; FR_PUNT when it cannot be worked out exactly (a lookup went to
+ * libc, another thread is working it out). *left: the thread's h_errno
+ * those lookups leave (FR_PUNT: none asked DNS). */
+enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char **domain,
+                                       enum fr_status *left);
 /* The official name (h_name) of an answer. */
 const char *fr_hostdata_name(const struct fr_hostdata *d);
 /* The addresses (4 or 16 octets used of each), in glibc's order. */

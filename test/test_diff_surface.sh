@@ -123,7 +123,7 @@ compare() {
             if (l ~ /^[[:space:]]*(#|$)/) continue
             split(l, f, "\t")
             if (f[2] == "") { print "test_diff_surface: deviation without a reason: " l > "/dev/stderr"; exit 2 }
-            nd++; dpat[nd] = f[1]
+            nd++; dpat[nd] = f[1]; dmode[nd] = f[3]
         }
         pass = 0; failn = 0; dev = 0
     }
@@ -132,7 +132,7 @@ compare() {
         if ((getline fl < fastres) <= 0) { failn++; printf "DIFF [%s] no fastres line for: %s\n", mode, g; next }
         split(g, gp, / => /); c = gp[1]
         if (g == fl) { pass++; next }
-        for (k = 1; k <= nd; k++) if (c ~ dpat[k]) break
+        for (k = 1; k <= nd; k++) if (c ~ dpat[k] && (dmode[k] == "" || index(mode, dmode[k]))) break
         if (k <= nd) { pass++; dev++; next }
         failn++
         printf "DIFF [%s] %s\n   glibc:   %s\n   fastres: %s\n", mode, c, g, fl
@@ -180,6 +180,25 @@ while IFS= read -r line; do
     done
 done <"$work/nss-lines"
 printf 'hosts: files dns\n' >/etc/nsswitch.conf
+
+# ---- NI_NOFQDN with a local domain: "localhost" is localhost.lab.test ----
+{ printf '127.0.0.1\tlocalhost.lab.test localhost\n'; grep -v '^127\.0\.0\.1' "$DIFF/hosts"; } >/etc/hosts
+printf 'gni %s 80 NI_NOFQDN 1025 32\n' 10.0.0.1 10.0.0.20 10.9.0.1 10.0.0.99 127.0.0.1 2001:db8::6 \
+    10.0.0.27 >"$work/nofqdn-cases"
+printf 'gni 10.0.0.1 80 NI_NOFQDN|NI_NAMEREQD 3 32\ngni 10.0.0.1 80 NI_NOFQDN 2 32\n' >>"$work/nofqdn-cases"
+"$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$work/nofqdn-cases" >"$work/nofqdn-plain.out" 2>/dev/null ||
+    fail "gaidiff (plain, NI_NOFQDN) exited $?"
+with_preload "$GAIDIFF" -r 2 -t $CASE_TIMEOUT_S -f "$work/nofqdn-cases" >"$work/nofqdn-forked.out" 2>/dev/null ||
+    fail "gaidiff (forked, NI_NOFQDN) exited $?"
+grep -q '^gni 10.0.0.1 80 NI_NOFQDN 1025 32 => rc=0 host=a4 ' "$work/nofqdn-plain.out" ||
+    fail "glibc did not trim the local domain: $(head -n 1 "$work/nofqdn-plain.out")"
+compare nofqdn-forked "$work/nofqdn-plain.out" "$work/nofqdn-forked.out" >"$work/cmp-nofqdn.txt" || fail "compare failed"
+set -- $(tail -n 1 "$work/cmp-nofqdn.txt")
+sed '$d' "$work/cmp-nofqdn.txt"
+echo "test_diff_surface: NI_NOFQDN with a local domain: $1 same, $2 different"
+passed=$((passed + $1)); failed=$((failed + $2))
+cat "$DIFF/hosts" >/etc/hosts
+
 # A line with myhostname must really have reached it: the host name
 # resolves (glibc's own answer), so the module was loaded.
 grep -q "^gai $host - AF_UNSPEC SOCK_STREAM 0 0 => rc=0 " "$work/nss1-plain.out" ||
