@@ -147,15 +147,24 @@ struct tls_hostent {
     size_t len;
 };
 
+/* glibc's gethostbyname and gethostbyaddr each have a result of their
+ * own (getXXbyYY.c: static per function): one call does not overwrite
+ * the other's. Per thread here. */
+enum { TLS_BYNAME, TLS_BYADDR, TLS_SLOTS };
+struct tls_hostents {
+    struct tls_hostent slot[TLS_SLOTS];
+};
+
 static pthread_key_t hostent_key;
 static pthread_once_t hostent_once = PTHREAD_ONCE_INIT;
-static __thread struct tls_hostent *tls_he;
+static __thread struct tls_hostents *tls_he;
 
 static void tls_hostent_free(void *p)
 {
-    struct tls_hostent *t = p;
+    struct tls_hostents *t = p;
     if (t) {
-        free(t->buf);
+        for (int i = 0; i < TLS_SLOTS; i++)
+            free(t->slot[i].buf);
         free(t);
     }
 }
@@ -198,7 +207,8 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
         fr_hostdata_free(d);
         if (st == FR_OK) {
             *result = ret;
-            *h_errnop = to_herrno(residual);
+            if (residual != FR_PUNT)   /* FR_PUNT: no source wrote it */
+                *h_errnop = to_herrno(residual);
             return 0;
         }
     }
@@ -225,6 +235,36 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
     }
 }
 
+/* Pack d into the thread's hostent, growing its buffer; NULL with
+ * h_errno/errno set when out of memory. */
+static struct hostent *shim_tls_fill(const struct fr_hostdata *d, int slot)
+{
+    pthread_once(&hostent_once, hostent_key_init);
+    if (!tls_he) {
+        struct tls_hostents *all = calloc(1, sizeof *all);
+        if (!all)
+            goto nomem;
+        tls_he = all;
+        pthread_setspecific(hostent_key, all);
+    }
+    struct tls_hostent *t = &tls_he->slot[slot];
+    for (;;) {
+        if (t->buf && fr_hostent_fill(d, &t->he, t->buf, t->len) == FR_OK)
+            return &t->he;
+        size_t n = t->len ? t->len * 2 : SHIM_HOSTENT_BUF_START;
+        if (n > SHIM_HOSTENT_BUF_MAX)
+            goto nomem;
+        char *b = realloc(t->buf, n);
+        if (!b)
+            goto nomem;
+        t->buf = b;
+        t->len = n;
+    }
+nomem:
+    set_herrno(NULL, FR_NOMEM);
+    return NULL;
+}
+
 static struct hostent *shim_ghbn(const char *name, int af)
 {
     const struct fr_real *real = fr_real_get();
@@ -241,34 +281,219 @@ static struct hostent *shim_ghbn(const char *name, int af)
         set_herrno(NULL, st);
         return NULL;
     }
-    pthread_once(&hostent_once, hostent_key_init);
-    struct tls_hostent *t = tls_he;
-    if (!t) {
-        t = calloc(1, sizeof *t);
-        if (!t)
-            goto nomem;
-        tls_he = t;
-        pthread_setspecific(hostent_key, t);
-    }
-    for (;;) {
-        if (t->buf && fr_hostent_fill(d, &t->he, t->buf, t->len) == FR_OK)
-            break;
-        size_t n = t->len ? t->len * 2 : SHIM_HOSTENT_BUF_START;
-        if (n > SHIM_HOSTENT_BUF_MAX)
-            goto nomem;
-        char *b = realloc(t->buf, n);
-        if (!b)
-            goto nomem;
-        t->buf = b;
-        t->len = n;
-    }
-    h_errno = to_herrno(fr_hostdata_residual(d));
+    struct hostent *he = shim_tls_fill(d, TLS_BYNAME);
+    if (he && fr_hostdata_residual(d) != FR_PUNT)
+        h_errno = to_herrno(fr_hostdata_residual(d));
     fr_hostdata_free(d);
-    return &t->he;
-nomem:
+    return he;
+}
+
+/* ------------------------------------------------------------------ */
+/* gethostbyaddr family and getnameinfo */
+
+/* "::" (16 zero octets, whatever the type): glibc's gethostbyaddr_r
+ * answers it without a lookup (PREPROCESS in inet/gethstbyad_r.c). */
+static int is_in6_any(const void *addr, socklen_t len)
+{
+    static const unsigned char zero[16];
+    return len == 16 && !memcmp(addr, zero, 16);
+}
+
+/* gethostbyaddr_r as getXXbyYY_r.c ends after nss_files and nss_dns:
+ * 0 with *result set; 0 with *result NULL and nss_dns's h_errno (not
+ * found, no data, TRY_AGAIN after a time-out); EAGAIN with NO_RECOVERY
+ * for a reply without a usable PTR record; ERANGE. errno is set to the
+ * return value, as glibc does. */
+static int shim_ghba_r(const void *addr, socklen_t len, int type, struct hostent *ret, char *buf,
+                       size_t buflen, struct hostent **result, int *h_errnop)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = shim_enter(&_res);
+    struct fr_hostdata *d = NULL;
+    enum fr_status st = FR_PUNT;
+    if (cfg) {
+        /* SHIM_HOSTENT_R_MIN: nss_files reads each line into buf (see
+         * gethostbyname_r). */
+        if (addr && buflen >= SHIM_HOSTENT_R_MIN && !is_in6_any(addr, len))
+            st = fr_hostent_query_addr(cfg, addr, (int)len, type, &d);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT) {
+        if (!real)
+            return ENOSYS;
+        return real->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+    }
+    enum fr_status left = fr_hostent_resolver_left();
+    if (left != FR_PUNT)
+        h_errno = to_herrno(left);
+    *result = NULL;
+    int rc = 0;
+    if (st == FR_OK) {
+        enum fr_status residual = fr_hostdata_residual(d);
+        st = fr_hostent_fill(d, ret, buf, buflen);
+        fr_hostdata_free(d);
+        if (st == FR_OK) {
+            *result = ret;
+            if (residual != FR_PUNT)   /* nss_files by address leaves it alone */
+                *h_errnop = to_herrno(residual);
+            errno = 0;
+            return 0;
+        }
+    }
+    *h_errnop = to_herrno(st);
+    switch (st) {
+    case FR_RANGE:
+        rc = ERANGE;
+        break;
+    case FR_NOMEM:
+        rc = ENOMEM;
+        break;
+    case FR_EMPTY:
+        rc = EAGAIN;   /* nss_dns: TRYAGAIN with NO_RECOVERY */
+        break;
+    default:
+        rc = 0;        /* nss_dns: NOTFOUND, whatever its h_errno */
+        break;
+    }
+    errno = rc;
+    return rc;
+}
+
+static struct hostent *shim_ghba(const void *addr, socklen_t len, int type)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = shim_enter(&_res);
+    struct fr_hostdata *d = NULL;
+    enum fr_status st = FR_PUNT;
+    if (cfg) {
+        if (addr && !is_in6_any(addr, len))
+            st = fr_hostent_query_addr(cfg, addr, (int)len, type, &d);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT)
+        return real ? real->gethostbyaddr(addr, len, type) : NULL;
+    enum fr_status left = fr_hostent_resolver_left();
+    if (left != FR_PUNT)
+        h_errno = to_herrno(left);
+    if (st != FR_OK) {
+        /* getXXbyYY.c copies a non-zero *h_errnop into h_errno; errno
+         * is what gethostbyaddr_r left (shim_ghba_r). */
+        set_herrno(NULL, st);
+        errno = st == FR_EMPTY ? EAGAIN : st == FR_NOMEM ? ENOMEM : 0;
+        return NULL;
+    }
+    struct hostent *he = shim_tls_fill(d, TLS_BYADDR);
+    if (he) {
+        enum fr_status residual = fr_hostdata_residual(d);
+        if (residual != FR_PUNT && residual != FR_OK)
+            h_errno = to_herrno(residual);
+        errno = 0;
+    }
     fr_hostdata_free(d);
-    set_herrno(NULL, FR_NOMEM);
-    return NULL;
+    return he;
+}
+
+/* The getnameinfo calls fastres answers: a name wanted for an inet
+ * address, with flags it reproduces. NI_NUMERICHOST needs no lookup and
+ * NI_IDN the IDNA decoder: libc does those. */
+#define SHIM_GNI_FLAGS (NI_NUMERICSERV | NI_NAMEREQD | NI_DGRAM | NI_NOFQDN)
+static int gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host,
+                    socklen_t hostlen, int flags)
+{
+    if (flags & ~SHIM_GNI_FLAGS)
+        return 0;
+    if (!sa || !host || hostlen == 0)
+        return 0;
+    if (sa->sa_family == AF_INET)
+        return salen >= sizeof(struct sockaddr_in);
+    if (sa->sa_family == AF_INET6)
+        return salen >= sizeof(struct sockaddr_in6);
+    return 0;
+}
+
+/* getnameinfo as inet/getnameinfo.c does it: the host part from
+ * gethostbyaddr_r's answer (fastres's), its numeric form and the service
+ * part from libc itself (a call without the host, or with NI_NUMERICHOST,
+ * does no lookup). */
+static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen,
+                    char *serv, socklen_t servlen, int flags)
+{
+    const struct fr_real *real = fr_real_get();
+    if (!real)
+        return EAI_SYSTEM;
+    if (!gni_ours(sa, salen, host, hostlen, flags))
+        return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+    const struct fr_config *cfg = shim_enter(&_res);
+    if (!cfg)
+        return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+    const void *addr;
+    int af = sa->sa_family, len;
+    if (af == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        len = 4;
+    } else {
+        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        len = 16;
+    }
+    struct fr_hostdata *d = NULL;
+    enum fr_status st = FR_NOTFOUND;   /* "::": not found, no lookup */
+    if (!is_in6_any(addr, (socklen_t)len))
+        st = fr_hostent_query_addr(cfg, addr, len, af, &d);
+    fr_config_release(cfg);
+    if (st == FR_PUNT)
+        return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+    enum fr_status left = fr_hostent_resolver_left();
+    if (left != FR_PUNT)
+        h_errno = to_herrno(left);
+    /* errno as the internal gethostbyaddr_r leaves it (its return value;
+     * "::" returns before touching it). */
+    if (d || !is_in6_any(addr, (socklen_t)len))
+        errno = st == FR_EMPTY ? EAGAIN : st == FR_NOMEM ? ENOMEM : 0;
+    int rc;
+    char trimmed[NI_MAXHOST];
+    if (st == FR_OK && (flags & NI_NOFQDN)) {
+        /* glibc: after the lookup, its local domain (once per process),
+         * cut after the first "." + domain found in the name. */
+        const struct fr_config *cfg2 = shim_enter(&_res);
+        const char *domain = NULL;
+        enum fr_status dleft = FR_PUNT;
+        enum fr_status dst = cfg2 ? fr_hostent_local_domain(cfg2, &domain, &dleft) : FR_PUNT;
+        fr_config_release(cfg2);
+        const char *name = fr_hostdata_name(d);
+        if (dst != FR_OK || strlen(name) >= sizeof trimmed) {
+            fr_hostdata_free(d);
+            return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+        }
+        if (dleft != FR_PUNT)
+            h_errno = to_herrno(dleft);
+        strcpy(trimmed, name);
+        char *c = domain ? strstr(trimmed, domain) : NULL;
+        if (c && c != trimmed && c[-1] == '.')
+            c[-1] = '\0';
+    }
+    if (st == FR_OK) {
+        const char *name = (flags & NI_NOFQDN) ? trimmed : fr_hostdata_name(d);
+        size_t n = strlen(name) + 1;
+        if (n > hostlen) {
+            rc = EAI_OVERFLOW;
+        } else {
+            memcpy(host, name, n);
+            rc = 0;
+        }
+    } else if (st == FR_AGAIN) {
+        h_errno = TRY_AGAIN;
+        rc = EAI_AGAIN;
+    } else if (st == FR_NOMEM) {
+        rc = EAI_MEMORY;
+    } else if (flags & NI_NAMEREQD) {
+        rc = EAI_NONAME;
+    } else {
+        rc = real->getnameinfo(sa, salen, host, hostlen, NULL, 0, flags | NI_NUMERICHOST);
+    }
+    fr_hostdata_free(d);
+    if (rc == 0 && serv && servlen > 0)
+        rc = real->getnameinfo(sa, salen, NULL, 0, serv, servlen, flags);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,6 +537,32 @@ static int shim_resq(res_state statp, enum fr_resq_mode mode, const char *name, 
         return len;
     }
     set_herrno(st_for_check, st);
+    return -1;
+}
+
+/* res_send / res_nsend: the program's own query, raced. */
+static int shim_send(res_state statp, const unsigned char *msg, int msglen, unsigned char *answer,
+                     int anslen)
+{
+    const struct fr_real *real = fr_real_get();
+    const struct fr_config *cfg = NULL;
+    if (!statp || (statp->options & RES_INIT))
+        cfg = shim_enter(statp ? statp : &_res);
+    enum fr_status st = FR_PUNT;
+    int len = -1, err = 0;
+    if (cfg) {
+        st = fr_resq_send(cfg, msg, msglen, answer, anslen, &len, &err);
+        fr_config_release(cfg);
+    }
+    if (st == FR_PUNT) {
+        if (!real)
+            return -1;
+        return statp ? real->res_nsend(statp, msg, msglen, answer, anslen)
+                     : real->res_send(msg, msglen, answer, anslen);
+    }
+    if (st == FR_OK)
+        return len;
+    errno = st == FR_NOMEM ? ENOMEM : err ? err : ETIMEDOUT;
     return -1;
 }
 
@@ -364,12 +615,31 @@ FR_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, ch
     return shim_ghbn_r(name, af, ret, buf, buflen, result, h_errnop);
 }
 
+FR_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
+{
+    return shim_ghba(addr, len, type);
+}
+
+FR_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
+                              char *buf, size_t buflen, struct hostent **result, int *h_errnop)
+{
+    return shim_ghba_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+}
+
+FR_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+                          socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+{
+    return shim_gni(sa, salen, host, hostlen, serv, servlen, flags);
+}
+
 #undef res_query
 #undef res_search
 #undef res_querydomain
 #undef res_nquery
 #undef res_nsearch
 #undef res_nquerydomain
+#undef res_send
+#undef res_nsend
 
 FR_EXPORT int res_query(const char *name, int qclass, int qtype, unsigned char *answer, int anslen)
 {
@@ -405,6 +675,17 @@ FR_EXPORT int res_nquerydomain(res_state statp, const char *name, const char *do
     return shim_resq(statp, FR_RESQ_QUERY, name, domain, qclass, qtype, answer, anslen);
 }
 
+FR_EXPORT int res_send(const unsigned char *msg, int msglen, unsigned char *answer, int anslen)
+{
+    return shim_send(NULL, msg, msglen, answer, anslen);
+}
+
+FR_EXPORT int res_nsend(res_state statp, const unsigned char *msg, int msglen,
+                        unsigned char *answer, int anslen)
+{
+    return shim_send(statp, msg, msglen, answer, anslen);
+}
+
 /* The pre-2.34 names are aliases of the same functions. */
 FR_EXPORT int __res_query(const char *, int, int, unsigned char *, int) __attribute__((alias("res_query"), copy(res_query)));
 FR_EXPORT int __res_search(const char *, int, int, unsigned char *, int) __attribute__((alias("res_search"), copy(res_search)));
@@ -412,3 +693,5 @@ FR_EXPORT int __res_querydomain(const char *, const char *, int, int, unsigned c
 FR_EXPORT int __res_nquery(res_state, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nquery"), copy(res_nquery)));
 FR_EXPORT int __res_nsearch(res_state, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nsearch"), copy(res_nsearch)));
 FR_EXPORT int __res_nquerydomain(res_state, const char *, const char *, int, int, unsigned char *, int) __attribute__((alias("res_nquerydomain"), copy(res_nquerydomain)));
+FR_EXPORT int __res_send(const unsigned char *, int, unsigned char *, int) __attribute__((alias("res_send"), copy(res_send)));
+FR_EXPORT int __res_nsend(res_state, const unsigned char *, int, unsigned char *, int) __attribute__((alias("res_nsend"), copy(res_nsend)));

@@ -58,8 +58,12 @@ const char *fr_config_getenv(const char *name)
 {
     /* ld.so ignores the environment's paths for setuid programs; fastres,
      * if loaded anyway (ld.so.preload), must not let the caller's
-     * environment steer a privileged program's resolver either. */
-    if (getauxval(AT_SECURE))
+     * environment steer a privileged program's resolver either. glibc's
+     * own variables (LOCALDOMAIN, RES_OPTIONS, HOSTALIASES) are read as
+     * glibc reads them, with plain getenv: ld.so already removed them
+     * from a secure program's environment (unsecvars.h), so they count
+     * only if the program set them itself, and then glibc follows them. */
+    if (!strncmp(name, "FASTRES_", 8) && getauxval(AT_SECURE))
         return NULL;
     return getenv(name);
 }
@@ -278,10 +282,13 @@ static int opt_is(const char *o, const char *name)
     return !strncmp(o, name, strlen(name));
 }
 
-static void parse_options(struct fr_config *c, char *rest)
+/* res_setoptions: options separated by blanks (resolv.conf lines end at
+ * the newline; RES_OPTIONS is split on spaces and tabs only, so there a
+ * newline is part of an option, as in glibc). */
+static void parse_options(struct fr_config *c, char *rest, const char *seps)
 {
     char *save = NULL;
-    for (char *o = strtok_r(rest, " \t\n", &save); o; o = strtok_r(NULL, " \t\n", &save)) {
+    for (char *o = strtok_r(rest, seps, &save); o; o = strtok_r(NULL, seps, &save)) {
         if (!strncmp(o, "ndots:", 6))
             c->ndots = opt_num(o + 6, FR_MAX_NDOTS);
         else if (!strncmp(o, "timeout:", 8))
@@ -308,10 +315,51 @@ static void parse_options(struct fr_config *c, char *rest)
     }
 }
 
-static int parse_resolv(struct fr_config *c, const char *text)
+/* LOCALDOMAIN as res_vinit_1 splits it: the first name runs to the first
+ * blank (so a leading blank gives an empty first name), each later run
+ * of non-blanks is a name, and a newline ends the list. */
+static int domains_from_env(struct fr_config *c, const char *v)
+{
+    size_t len = strcspn(v, "\n");
+    char *buf = strndup(v, len);
+    if (!buf)
+        return -1;
+    domains_clear(c);
+    int ret = 0;
+    char *p = buf;
+    for (int first = 1; first || *p; first = 0) {
+        if (!first)
+            p += strspn(p, " \t");
+        if (!first && !*p)
+            break;
+        size_t n = strcspn(p, " \t");
+        if (c->ndomains == FR_MAX_DOMAINS) {
+            c->punt = "more search domains than fastres keeps";
+            break;
+        }
+        c->domains[c->ndomains] = strndup(p, n);
+        if (!c->domains[c->ndomains]) {
+            ret = -1;
+            break;
+        }
+        c->ndomains++;
+        p += n;
+    }
+    free(buf);
+    return ret;
+}
+
+/* localdomain: LOCALDOMAIN's value or NULL; when set, it is the search
+ * list and resolv.conf's domain and search lines are ignored. */
+static int parse_resolv(struct fr_config *c, const char *text, const char *localdomain)
 {
     unsigned nns = 0;
     int have_search = 0;
+    if (localdomain) {
+        if (domains_from_env(c, localdomain) != 0)
+            return -1;
+        have_search = 1;
+    }
     if (text) {
         const char *p = text;
         while (*p) {
@@ -337,15 +385,19 @@ static int parse_resolv(struct fr_config *c, const char *text)
                     server_parse(rest, 0, &c->servers[nns]) == 0)
                     nns++;
             } else if (!strncmp(line, "domain", 6) && (line[6] == ' ' || line[6] == '\t')) {
+                if (localdomain)
+                    continue;   /* glibc: LOCALDOMAIN overrides the file */
                 if (domains_set(c, line + 7, 1) != 0)
                     return -1;
                 have_search = 1;
             } else if (!strncmp(line, "search", 6) && (line[6] == ' ' || line[6] == '\t')) {
+                if (localdomain)
+                    continue;
                 if (domains_set(c, line + 7, 0) != 0)
                     return -1;
                 have_search = 1;
             } else if (!strncmp(line, "options", 7) && (line[7] == ' ' || line[7] == '\t')) {
-                parse_options(c, line + 8);
+                parse_options(c, line + 8, " \t\n");
             } else if (!strncmp(line, "sortlist", 8) && (line[8] == ' ' || line[8] == '\t')) {
                 c->punt = "resolv.conf sortlist";
             }
@@ -376,9 +428,126 @@ static int parse_resolv(struct fr_config *c, const char *text)
     return 0;
 }
 
-/* nsswitch.conf: fastres implements `hosts: files dns` and `hosts: dns`
- * exactly; anything else (other sources, [ACTION] items, files only)
- * goes to libc. */
+/* One hosts line as glibc 2.36's nss_action_parse reads it: sources
+ * separated by white space, each optionally followed by
+ * [[!]STATUS=ACTION ...] (statuses SUCCESS NOTFOUND UNAVAIL TRYAGAIN,
+ * actions RETURN CONTINUE MERGE, any case). What fastres follows: "files
+ * dns" and "dns" as before; with other sources (NSS modules it calls,
+ * nssmod.h), files and dns at most once each and with default actions, no
+ * MERGE. 0 when the line is taken, else c->punt is set. */
+static int parse_hosts_line(struct fr_config *c, char *s)
+{
+    unsigned n = 0, nfiles = 0, ndns = 0, nmod = 0;
+    struct fr_nss_source src[FR_NSS_MAX];
+    for (;;) {
+        s += strspn(s, " \t\r\n\v\f");
+        if (!*s)
+            break;
+        const char *name = s;
+        while (*s && !isspace((unsigned char)*s) && *s != '[')
+            s++;
+        size_t nl = (size_t)(s - name);
+        if (n == FR_NSS_MAX || nl == 0 || nl >= FR_NSS_NAME_MAX)
+            goto punt;
+        struct fr_nss_source *e = &src[n++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->name, name, nl);
+        e->ret[FR_NSS_ST_SUCCESS] = 1;
+        for (size_t i = 0; i < nl; i++)
+            if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
+                goto punt;   /* not a file name fastres will build */
+        if (!strcmp(e->name, "files"))
+            e->kind = FR_NSS_FILES, nfiles++;
+        else if (!strcmp(e->name, "dns"))
+            e->kind = FR_NSS_DNS, ndns++;
+        else
+            e->kind = FR_NSS_MODULE, nmod++;
+        s += strspn(s, " \t\r\n\v\f");
+        if (*s != '[')
+            continue;
+        s++;
+        do {
+            s += strspn(s, " \t\r\n\v\f");
+            int not = *s == '!';
+            if (not)
+                s++;
+            const char *st = s;
+            while (*s && !isspace((unsigned char)*s) && *s != '=' && *s != ']')
+                s++;
+            int idx;
+            size_t sl = (size_t)(s - st);
+            if (sl == 7 && !strncasecmp(st, "SUCCESS", 7))
+                idx = FR_NSS_ST_SUCCESS;
+            else if (sl == 7 && !strncasecmp(st, "UNAVAIL", 7))
+                idx = FR_NSS_ST_UNAVAIL;
+            else if (sl == 8 && !strncasecmp(st, "NOTFOUND", 8))
+                idx = FR_NSS_ST_NOTFOUND;
+            else if (sl == 8 && !strncasecmp(st, "TRYAGAIN", 8))
+                idx = FR_NSS_ST_TRYAGAIN;
+            else
+                goto punt;   /* glibc: parse error */
+            s += strspn(s, " \t\r\n\v\f");
+            if (*s != '=')
+                goto punt;
+            s++;
+            s += strspn(s, " \t\r\n\v\f");
+            const char *ac = s;
+            while (*s && !isspace((unsigned char)*s) && *s != '=' && *s != ']')
+                s++;
+            size_t al = (size_t)(s - ac);
+            int ret;
+            if (al == 6 && !strncasecmp(ac, "RETURN", 6))
+                ret = 1;
+            else if (al == 8 && !strncasecmp(ac, "CONTINUE", 8))
+                ret = 0;
+            else
+                goto punt;   /* MERGE (not for hosts) or a parse error */
+            if (not) {
+                for (int k = 0; k < FR_NSS_NST; k++)
+                    if (k != idx)
+                        e->ret[k] = (unsigned char)ret;
+            } else {
+                e->ret[idx] = (unsigned char)ret;
+            }
+            s += strspn(s, " \t\r\n\v\f");
+            if (!*s)
+                goto punt;   /* glibc reads past the end: not a line to follow */
+        } while (*s != ']');
+        s++;
+        /* files and dns: fastres reproduces their default actions only. */
+        if (e->kind != FR_NSS_MODULE &&
+            (e->ret[FR_NSS_ST_SUCCESS] != 1 || e->ret[FR_NSS_ST_NOTFOUND] || e->ret[FR_NSS_ST_UNAVAIL] ||
+             e->ret[FR_NSS_ST_TRYAGAIN]))
+            goto punt;
+    }
+    if (n == 0)
+        goto punt;
+    if (nmod == 0) {
+        if (n == 2 && nfiles == 1 && ndns == 1 && src[0].kind == FR_NSS_FILES) {
+            c->hosts_first = 1;
+            return 0;
+        }
+        if (n == 1 && ndns == 1) {
+            c->hosts_first = 0;
+            return 0;
+        }
+        goto punt;
+    }
+    if (nfiles > 1 || ndns > 1)
+        goto punt;
+    for (unsigned i = 0; i < n; i++)
+        if (src[i].kind == FR_NSS_MODULE && !src[i].ret[FR_NSS_ST_SUCCESS])
+            goto punt;   /* [SUCCESS=continue]: results of several sources */
+    memcpy(c->nss, src, n * sizeof src[0]);
+    c->nss_n = n;
+    c->nss_nmodules = nmod;
+    return 0;
+punt:
+    c->punt = "nsswitch.conf hosts line fastres does not follow";
+    return -1;
+}
+
+/* nsswitch.conf: the first hosts line (parse_hosts_line). */
 static void parse_nsswitch(struct fr_config *c, const char *text)
 {
     if (!text) {
@@ -407,20 +576,8 @@ static void parse_nsswitch(struct fr_config *c, const char *text)
         char *hash = strchr(s, '#');
         if (hash)
             *hash = '\0';
-        char *tok[4];
-        int n = 0;
-        char *save = NULL;
-        for (char *t = strtok_r(s, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-            if (n == 4)
-                break;
-            tok[n++] = t;
-        }
-        if (n == 2 && !strcmp(tok[0], "files") && !strcmp(tok[1], "dns"))
-            c->hosts_first = 1;
-        else if (n == 1 && !strcmp(tok[0], "dns"))
-            c->hosts_first = 0;
-        else
-            c->punt = "nsswitch.conf hosts line other than 'files dns'";
+        if (parse_hosts_line(c, s) != 0)
+            return;
         return;   /* glibc uses the first hosts line */
     }
     c->punt = "nsswitch.conf without a hosts line";
@@ -534,17 +691,31 @@ struct fr_config *fr_config_parse(const char *resolv_conf, const char *nsswitch_
     c->stale_max = DEFAULT_STALE_MAX;
     c->refresh = 1;
     c->parallel_search = 1;
-    if (parse_resolv(c, resolv_conf) != 0) {
+    /* glibc's own environment overrides of resolv.conf (res_vinit_1):
+     * LOCALDOMAIN replaces the search list, RES_OPTIONS is read after the
+     * file's options and wins over them. */
+    const char *localdomain = getenv_fn ? getenv_fn("LOCALDOMAIN") : NULL;
+    const char *res_options = getenv_fn ? getenv_fn("RES_OPTIONS") : NULL;
+    if (parse_resolv(c, resolv_conf, localdomain) != 0) {
         fr_config_free(c);
         return NULL;
+    }
+    if (res_options) {
+        char *o = strdup(res_options);
+        if (!o) {
+            fr_config_free(c);
+            return NULL;
+        }
+        parse_options(c, o, " \t");
+        free(o);
     }
     parse_nsswitch(c, nsswitch_conf);
     c->deadline_ms = fr_config_glibc_deadline_ms(c->timeout_s, c->attempts, c->nservers);
     apply_env(c, getenv_fn ? getenv_fn : no_env);
-    /* glibc's own environment overrides of resolv.conf. */
-    if (getenv_fn && (getenv_fn("LOCALDOMAIN") || getenv_fn("RES_OPTIONS") ||
-                      getenv_fn("HOSTALIASES")))
-        c->punt = "LOCALDOMAIN, RES_OPTIONS or HOSTALIASES is set";
+    /* Aliases from a HOSTALIASES file apply to res_search and
+     * gethostbyname: not implemented. */
+    if (getenv_fn && getenv_fn("HOSTALIASES"))
+        c->punt = "HOSTALIASES is set";
     return c;
 }
 
@@ -769,6 +940,32 @@ static int res_ref_take(struct fr_res_ref *r)
     return 1;
 }
 
+/* 1 when fastres's reading of the files and of LOCALDOMAIN/RES_OPTIONS
+ * agrees with what glibc's res_ninit built from them: a safety net for
+ * corner cases of the syntax fastres reads differently (and for glibc's
+ * configuration cache, which re-reads the environment only when
+ * resolv.conf changes). Servers are not compared: FASTRES_SERVERS may
+ * replace them on purpose. */
+static int res_ref_agrees(const struct fr_config *c, const struct fr_res_ref *r)
+{
+    unsigned attempts = r->retry == 0 ? 1u : (unsigned)r->retry;   /* apply_env's clamp */
+    if (r->ndots != c->ndots || r->retrans < 0 || (unsigned)r->retrans != c->timeout_s ||
+        r->retry < 0 || attempts != c->attempts)
+        return 0;
+    if (!!(r->options & RES_ROTATE) != !!c->rotate || !!(r->options & RES_USE_EDNS0) != !!c->edns0 ||
+        !!(r->options & RES_TRUSTAD) != !!c->trust_ad || !!(r->options & RES_USEVC) != !!c->use_vc ||
+        !!(r->options & RES_NOTLDQUERY) != !!c->no_tld_query)
+        return 0;
+    /* _res holds the first MAXDNSRCH search domains only. */
+    unsigned n = c->ndomains < MAXDNSRCH ? c->ndomains : MAXDNSRCH;
+    if ((unsigned)r->ndnsrch != n)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(r->dnsrch[i], c->domains[i]) != 0)
+            return 0;
+    return 1;
+}
+
 /* Build a new snapshot from the files; called with cfg_lock held. */
 static struct snapshot *snap_build(void)
 {
@@ -802,6 +999,10 @@ static struct snapshot *snap_build(void)
     atomic_store(&s->refs, 1);
     /* glibc's view of the same files, to compare against _res later. */
     s->cfg.res_ok = res_ref_take(&s->cfg.res);
+    if (s->cfg.res_ok && !s->cfg.punt && !res_ref_agrees(&s->cfg, &s->cfg.res)) {
+        s->cfg.punt = "resolver settings read differently from glibc's res_ninit";
+        fr_log(FR_LOG_INFO, "config", "%s: libc answers", s->cfg.punt);
+    }
     s->cfg.generation = atomic_load(&cfg_gen) + 1;
     id_resolv = rid;
     id_nss = nid;

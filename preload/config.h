@@ -30,6 +30,11 @@
 /* Upper bound for any FASTRES_*_MS setting: ten minutes is longer than any
  * resolver waits. */
 #define FR_MAX_MS 600000
+/* Sources fastres follows on an nsswitch.conf hosts line (glibc has no
+ * limit; real lines have two to five). */
+#define FR_NSS_MAX 8
+/* Longest NSS module name kept (libnss_NAME.so.2). */
+#define FR_NSS_NAME_MAX 32
 /* How often files are checked for changes (glibc checks resolv.conf on
  * every call; a stat per lookup would dominate a cache hit). */
 #define FR_CONFIG_RECHECK_MS 1000
@@ -38,6 +43,16 @@ struct fr_server {
     struct sockaddr_storage addr;   /* port included */
     socklen_t addrlen;
     char text[INET6_ADDRSTRLEN + 24];
+};
+
+/* One source of the nsswitch.conf hosts line, with its actions. */
+enum fr_nss_kind { FR_NSS_FILES, FR_NSS_DNS, FR_NSS_MODULE };
+/* NSS statuses as glibc numbers them (nss.h), + 2 for the index. */
+enum { FR_NSS_ST_TRYAGAIN, FR_NSS_ST_UNAVAIL, FR_NSS_ST_NOTFOUND, FR_NSS_ST_SUCCESS, FR_NSS_NST };
+struct fr_nss_source {
+    enum fr_nss_kind kind;
+    char name[FR_NSS_NAME_MAX];      /* the module's, for FR_NSS_MODULE */
+    unsigned char ret[FR_NSS_NST];   /* 1: [STATUS=return] for that status */
 };
 
 struct fr_config {
@@ -50,6 +65,11 @@ struct fr_config {
     unsigned ndots, timeout_s, attempts;
     int rotate, edns0, trust_ad, use_vc, no_tld_query;
     int hosts_first;                 /* nsswitch hosts: files dns (1) or dns (0) */
+    /* The hosts line when it names other sources than files and dns
+     * (nss_nmodules > 0): the sources in order; files and dns appear at
+     * most once each and with glibc's default actions (see nssmod.h). */
+    unsigned nss_n, nss_nmodules;
+    struct fr_nss_source nss[FR_NSS_MAX];
     /* Engine timings (ms). deadline_ms is the give-up time when every
      * server is silent; server_budget_ms[i] is server i's share of it
      * (glibc's wait for that server over all attempts), which the engine

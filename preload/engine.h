@@ -35,6 +35,11 @@ struct fr_question {
     const char *name;      /* text form, no trailing dot needed */
     uint16_t qtype, qclass;
     unsigned group;        /* questions of one name share a group (A/AAAA) */
+    /* Non-NULL: a query the program built (res_send), sent as it is (its
+     * ID replaced per send, as always) instead of one built from name,
+     * qtype and qclass; name is then only for log lines. */
+    const uint8_t *query;
+    size_t query_len;
     /* out */
     enum fr_status status; /* FR_OK: answer holds the winning reply */
     uint8_t *answer;       /* malloc'd winning reply (NOERROR or NXDOMAIN) */

@@ -21,6 +21,7 @@
 #include "hosts.h"
 #include "log.h"
 #include "msg.h"
+#include "nssmod.h"
 #include "real.h"
 #include "resolve.h"
 #include "sort.h"
@@ -322,6 +323,173 @@ static enum fr_status source(const struct fr_config *cfg, int dns, const char *n
 }
 
 
+/* ------------------------------------------------------------------ */
+/* nsswitch lines with modules: get_nss_addresses' loop (glibc 2.36) */
+
+/* h_errno after a module call: what it wrote, else what was there. */
+static int mod_herrno(const struct fr_nssmod_result *r, int before)
+{
+    return r->herrno_set ? r->herrno : before;
+}
+
+/* glibc's gethosts: one family through gethostbyname3_r/2_r. -1: libc
+ * must answer (EAI_SYSTEM, EAI_MEMORY). */
+static int gethosts(const char *mod, const char *name, int fam, int want3, int req_family,
+                    struct found *f, enum nss_status *status, int *no_data, int *herr,
+                    int *got_ipv6, int *canon_done)
+{
+    struct fr_nssmod_result r;
+    fr_nssmod_byname3(mod, name, fam, want3, &r);
+    *no_data = 0;
+    *status = r.status;
+    *herr = mod_herrno(&r, *herr);
+    int ret = 0;
+    if (r.status != NSS_STATUS_SUCCESS) {
+        if (*herr == NETDB_INTERNAL)
+            ret = -1;
+        else
+            *no_data = *herr == TRY_AGAIN ? 2 : *herr == NO_DATA;
+        goto done;
+    }
+    unsigned n = 0;
+    while (r.he.h_addr_list && r.he.h_addr_list[n])
+        n++;
+    if (n == 0 || r.he.h_length > 16)
+        goto done;
+    if (r.he.h_length != (fam == AF_INET ? 4 : 16)) {
+        ret = -1;
+        goto done;
+    }
+    *got_ipv6 = fam == AF_INET6;
+    for (unsigned i = 0; i < n; i++)
+        found_add(f, fam, (const unsigned char *)r.he.h_addr_list[i],
+                  fam == AF_INET && req_family == AF_INET6);
+    if (r.canon && !*canon_done) {
+        found_canon(f, r.canon);
+        *canon_done = 1;
+    }
+done:
+    fr_nssmod_result_free(&r);
+    return ret;
+}
+
+/* One module as get_nss_addresses asks it. FR_OK when it ran (status and
+ * the rest set), FR_PUNT when libc must answer. */
+static enum fr_status module_source(const char *mod, const char *name, int family, int flags,
+                                    struct found *f, int *no_data, int *no_inet6_data,
+                                    enum nss_status *status, int *herr)
+{
+    *no_data = 0;
+    if (family == AF_UNSPEC) {
+        struct fr_nssmod_result r;
+        fr_nssmod_byname4(mod, name, &r);
+        if (!r.missing) {
+            *status = r.status;
+            if (r.status == NSS_STATUS_SUCCESS) {
+                if ((flags & AI_CANONNAME) && (!r.at || !r.at->name)) {
+                    fr_nssmod_result_free(&r);
+                    return FR_PUNT;
+                }
+                if (r.at && (flags & AI_CANONNAME))
+                    found_canon(f, r.at->name);
+                for (struct gaih_addrtuple *t = r.at; t; t = t->next) {
+                    if (t->family != AF_INET && t->family != AF_INET6) {
+                        fr_nssmod_result_free(&r);
+                        return FR_PUNT;
+                    }
+                    found_add(f, t->family, (const unsigned char *)t->addr, 0);
+                }
+                /* glibc: no_data = 1, cleared by any tuple kept. */
+                *no_data = f->n ? 0 : 1;
+            } else {
+                *herr = mod_herrno(&r, *herr);
+                *no_data = *herr == TRY_AGAIN ? 2 : *herr == NO_DATA;
+            }
+            *no_inet6_data = *no_data;
+            fr_nssmod_result_free(&r);
+            return FR_OK;
+        }
+    }
+    /* gethostbyname3_r when a canonical name is wanted, else 2_r. */
+    int want3 = (flags & AI_CANONNAME) ? 1 : 0;
+    enum nss_status inet6_status = NSS_STATUS_UNAVAIL;
+    int got_ipv6 = 0, canon_done = 0, nd;
+    if (!fr_nssmod_has_byname(mod)) {
+        /* glibc: no function at all: UNAVAIL, NETDB_INTERNAL, EBUSY */
+        *status = NSS_STATUS_UNAVAIL;
+        *herr = NETDB_INTERNAL;
+        return FR_OK;
+    }
+    if (family == AF_INET6 || family == AF_UNSPEC) {
+        if (gethosts(mod, name, AF_INET6, want3, family, f, status, &nd, herr, &got_ipv6,
+                     &canon_done) != 0)
+            return FR_PUNT;
+        *no_data = nd;
+        *no_inet6_data = nd;
+        inet6_status = *status;
+    }
+    if (family == AF_INET || family == AF_UNSPEC ||
+        (family == AF_INET6 && (flags & AI_V4MAPPED) && ((flags & AI_ALL) || !got_ipv6))) {
+        if (gethosts(mod, name, AF_INET, want3, family, f, status, &nd, herr, &got_ipv6,
+                     &canon_done) != 0)
+            return FR_PUNT;
+        *no_data = nd;
+        if (family == AF_INET) {
+            *no_inet6_data = nd;
+            inet6_status = *status;
+        }
+    }
+    if (inet6_status == NSS_STATUS_SUCCESS || *status == NSS_STATUS_SUCCESS) {
+        /* getcanonname: glibc 2.36 returns the name asked. */
+        if ((flags & AI_CANONNAME) && !canon_done)
+            found_canon(f, name);
+        *status = NSS_STATUS_SUCCESS;
+    } else if (inet6_status == NSS_STATUS_TRYAGAIN) {
+        *status = NSS_STATUS_TRYAGAIN;
+    } else if (*status == NSS_STATUS_UNAVAIL && inet6_status != NSS_STATUS_UNAVAIL) {
+        *status = inet6_status;
+    }
+    return FR_OK;
+}
+
+/* The hosts line's sources in order, each starting afresh (glibc
+ * discards what a source that did not end the walk found). */
+static enum fr_status chain_sources(const struct fr_config *cfg, const char *name, int family,
+                                    int flags, struct found *f, int *no_data, int *no_inet6_data)
+{
+    enum nss_status status = NSS_STATUS_UNAVAIL;
+    int herr = -1;   /* the thread's h_errno as the sources leave it; -1 unknown */
+    for (unsigned i = 0; i < cfg->nss_n; i++) {
+        const struct fr_nss_source *src = &cfg->nss[i];
+        f->n = 0;
+        f->have_canon = 0;
+        if (src->kind != FR_NSS_MODULE) {
+            enum fr_status st = source(cfg, src->kind == FR_NSS_DNS, name, family, flags, f, no_data,
+                                       no_inet6_data);
+            if (st == FR_PUNT || st == FR_NOMEM)
+                return st;
+            status = st == FR_OK ? NSS_STATUS_SUCCESS : NSS_STATUS_NOTFOUND;
+            herr = st == FR_OK ? herr : st == FR_AGAIN ? TRY_AGAIN : st == FR_NODATA ? NO_DATA
+                                                                                  : HOST_NOT_FOUND;
+        } else {
+            enum fr_status st = module_source(src->name, name, family, flags, f, no_data,
+                                              no_inet6_data, &status, &herr);
+            if (st != FR_OK)
+                return st;
+        }
+        if (fr_nssmod_returns(cfg, i, status))
+            break;
+    }
+    /* glibc reports a failure that set NETDB_INTERNAL as EAI_SYSTEM (a
+     * missing module last on the line: errno EBUSY): libc says it. */
+    if ((status == NSS_STATUS_TRYAGAIN || status == NSS_STATUS_UNAVAIL) && herr == NETDB_INTERNAL)
+        return FR_PUNT;
+    if (status == NSS_STATUS_SUCCESS && f->n)
+        return FR_OK;
+    f->n = 0;
+    return FR_NOTFOUND;
+}
+
 /* glibc's try_simple_gethostbyname: AF_INET without AI_CANONNAME goes
  * through gethostbyname2_r, and its failures map as: not found with
  * NO_DATA → EAI_NODATA, other not-found → EAI_NONAME, TRY_AGAIN →
@@ -441,6 +609,8 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
         /* glibc takes its old gethostbyname2_r path here
          * (try_simple_gethostbyname), with that path's error mapping. */
         st = simple_inet(cfg, node, f);
+    } else if (cfg->nss_nmodules) {
+        st = chain_sources(cfg, node, family, hints->ai_flags, f, &no_data, &no_inet6_data);
     } else {
         st = FR_NOTFOUND;
         if (cfg->hosts_first)

@@ -57,6 +57,7 @@
 
 #define HCONF_MULTI 1u
 #define HCONF_REORDER 2u
+#define HCONF_TRIM 4u            /* trim domains configured (host.conf or environment) */
 
 struct hosts_sig {
     int exists;              /* 0: stat said ENOENT/ENOTDIR */
@@ -582,6 +583,8 @@ static unsigned hosts_hconf_read(void)
                 flags = hosts_hconf_bool(s, flags, HCONF_MULTI);
             else if (len == 7 && strncasecmp(start, "reorder", 7) == 0)
                 flags = hosts_hconf_bool(s, flags, HCONF_REORDER);
+            else if (len == 4 && strncasecmp(start, "trim", 4) == 0)
+                flags |= HCONF_TRIM;   /* domains trimmed from gethostbyaddr's names */
         }
         fclose(fp);
     }
@@ -591,6 +594,8 @@ static unsigned hosts_hconf_read(void)
     v = getenv("RESOLV_REORDER");
     if (v)
         flags = hosts_hconf_bool(v, flags, HCONF_REORDER);
+    if (getenv("RESOLV_ADD_TRIM_DOMAINS") || getenv("RESOLV_OVERRIDE_TRIM_DOMAINS"))
+        flags |= HCONF_TRIM;
     return flags;
 }
 
@@ -745,6 +750,78 @@ enum fr_status fr_hosts_lookup(const char *name, enum fr_hosts_mode mode, int fa
         st = hosts_answer(db, name, mode, family, (hconf & HCONF_MULTI) != 0, out);
     pthread_rwlock_unlock(&db_lock);
     return st;
+}
+
+/* _nss_files_gethostbyaddr2_r: the first line, in file order, whose
+ * address as parsed for family af (hosts_line_addr, FR_HOSTS_FAMILY:
+ * AF_INET also takes v4-mapped IPv6 lines and ::1) is addr. Read-locked
+ * by the caller. */
+static enum fr_status hosts_answer_addr(const struct hosts_db *db, const unsigned char *addr,
+                                        int family, struct fr_hosts_result **out)
+{
+    size_t alen = family == AF_INET ? 4 : 16;
+    for (size_t i = 0; i < db->nlines; i++) {
+        const struct hosts_line *l = &db->lines[i];
+        struct fr_hosts_addr a;
+        if (!hosts_line_addr(l, FR_HOSTS_FAMILY, family, &a) || memcmp(a.addr, addr, alen) != 0)
+            continue;
+        const char *name = db->strs + l->name;
+        size_t textlen = strlen(name) + 1;
+        for (uint32_t j = 0; j < l->nalias; j++)
+            textlen += strlen(db->strs + db->alias_offs[l->alias0 + j]) + 1;
+        size_t size = sizeof(struct fr_hosts_result) + (l->nalias + 1) * sizeof(char *) +
+                      sizeof(struct fr_hosts_addr) + textlen;
+        struct fr_hosts_result *r = malloc(size);
+        if (!r)
+            return FR_NOMEM;
+        r->aliases = (char **)(r + 1);
+        r->addrs = (struct fr_hosts_addr *)(r->aliases + l->nalias + 1);
+        r->naddrs = 1;
+        r->addrs[0] = a;
+        char *text = (char *)(r->addrs + 1);
+        size_t n = strlen(name) + 1;
+        r->name = memcpy(text, name, n);
+        text += n;
+        for (uint32_t j = 0; j < l->nalias; j++) {
+            const char *al = db->strs + db->alias_offs[l->alias0 + j];
+            n = strlen(al) + 1;
+            r->aliases[j] = memcpy(text, al, n);
+            text += n;
+        }
+        r->aliases[l->nalias] = NULL;
+        *out = r;
+        return FR_OK;
+    }
+    return FR_NOTFOUND;
+}
+
+enum fr_status fr_hosts_lookup_addr(const void *addr, int family, struct fr_hosts_result **out)
+{
+    if (!addr || !out || (family != AF_INET && family != AF_INET6))
+        return FR_PUNT;
+    pthread_once(&fork_once, hosts_fork_register);
+    if (!hosts_fork_ok)
+        return FR_PUNT;
+    if (hosts_hconf() & HCONF_TRIM)
+        return FR_PUNT;   /* gethostbyaddr trims the names: not reproduced */
+    enum fr_status st = hosts_refresh();
+    if (st != FR_OK)
+        return st;
+    pthread_rwlock_rdlock(&db_lock);
+    const struct hosts_db *db = db_cur;
+    if (!db)
+        st = FR_PUNT;
+    else if (db->status != FR_OK)
+        st = db->status;
+    else
+        st = hosts_answer_addr(db, addr, family, out);
+    pthread_rwlock_unlock(&db_lock);
+    return st;
+}
+
+int fr_hosts_trims(void)
+{
+    return (hosts_hconf() & HCONF_TRIM) != 0;
 }
 
 void fr_hosts_result_free(struct fr_hosts_result *r)

@@ -83,6 +83,21 @@ enum fr_hosts_mode { FR_HOSTS_ALL, FR_HOSTS_FAMILY };
 enum fr_status fr_hosts_lookup(const char *name, enum fr_hosts_mode mode, int family,
                                struct fr_hosts_result **out);
 
+/* By address, as _nss_files_gethostbyaddr2_r (gethostbyaddr's files
+ * step): the first line whose address, parsed for family (AF_INET: 4
+ * octets at addr, also matching v4-mapped IPv6 lines and ::1 as
+ * 127.0.0.1; AF_INET6: 16 octets, IPv6 lines only), equals addr; its
+ * name and aliases, one address; "multi" does not apply. FR_OK,
+ * FR_NOTFOUND, FR_NOMEM, or FR_PUNT (as fr_hosts_lookup, and when trim
+ * domains are configured: gethostbyaddr then trims the names). A linear
+ * scan, as glibc's. */
+enum fr_status fr_hosts_lookup_addr(const void *addr, int family, struct fr_hosts_result **out);
+
+/* 1 when host.conf "trim" or RESOLV_ADD_TRIM_DOMAINS /
+ * RESOLV_OVERRIDE_TRIM_DOMAINS are set: glibc then trims domains from the
+ * names gethostbyaddr returns (from DNS too). */
+int fr_hosts_trims(void);
+
 /* Accepts NULL. */
 void fr_hosts_result_free(struct fr_hosts_result *r);
 

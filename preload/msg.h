@@ -146,4 +146,19 @@ struct fr_msg_addrs {
  * all: the caller hands the call to libc). */
 enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, struct fr_msg_addrs *out);
 
+/* The host name of a PTR reply as Debian glibc 2.36's getanswer_ptr
+ * (nss_dns) takes it: the first IN PTR record owned by the question's
+ * name or the last CNAME target before it, in text form escaped like
+ * ns_name_ntop ("." for the root). FR_OK with out set; FR_EMPTY when
+ * there is no such record (glibc: NO_RECOVERY, "try again"); FR_FAIL
+ * when the target is not a host name (glibc: not found, NO_RECOVERY);
+ * FR_PUNT where glibc fails with an errno fastres does not reproduce
+ * (more than one question, a compressed question name, a malformed
+ * record, a target longer than FR_MSG_PTR_NAME_MAX). */
+/* The longest host name in text form (255 octets on the wire); Debian's
+ * glibc 2.36 returns names that long (measured with 250 characters),
+ * upstream 2.36 stopped at MAXHOSTNAMELEN (64). */
+#define FR_MSG_PTR_NAME_MAX 253
+enum fr_status fr_msg_ptr(const uint8_t *msg, size_t len, char *out, size_t outsz);
+
 #endif

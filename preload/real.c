@@ -34,6 +34,9 @@ static void real_bind(void)
     BIND(gethostbyname2, "gethostbyname2");
     BIND(gethostbyname_r, "gethostbyname_r");
     BIND(gethostbyname2_r, "gethostbyname2_r");
+    BIND(gethostbyaddr, "gethostbyaddr");
+    BIND(gethostbyaddr_r, "gethostbyaddr_r");
+    BIND(getnameinfo, "getnameinfo");
     /* glibc >= 2.34 has res_* in libc under their plain names; the
      * __res_* names are compat aliases of the same code. */
     BIND2(res_query, "res_query", "__res_query");
@@ -42,6 +45,8 @@ static void real_bind(void)
     BIND2(res_nquery, "res_nquery", "__res_nquery");
     BIND2(res_nsearch, "res_nsearch", "__res_nsearch");
     BIND2(res_nquerydomain, "res_nquerydomain", "__res_nquerydomain");
+    BIND2(res_send, "res_send", "__res_send");
+    BIND2(res_nsend, "res_nsend", "__res_nsend");
     real_ok = ok;
 }
 

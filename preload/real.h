@@ -17,12 +17,19 @@ struct fr_real {
     int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
     int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **,
                             int *);
+    struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
+    int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t,
+                           struct hostent **, int *);
+    int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t,
+                       int);
     int (*res_query)(const char *, int, int, unsigned char *, int);
     int (*res_search)(const char *, int, int, unsigned char *, int);
     int (*res_querydomain)(const char *, const char *, int, int, unsigned char *, int);
     int (*res_nquery)(res_state, const char *, int, int, unsigned char *, int);
     int (*res_nsearch)(res_state, const char *, int, int, unsigned char *, int);
     int (*res_nquerydomain)(res_state, const char *, const char *, int, int, unsigned char *, int);
+    int (*res_send)(const unsigned char *, int, unsigned char *, int);
+    int (*res_nsend)(res_state, const unsigned char *, int, unsigned char *, int);
 };
 
 /* The table; NULL only when libc's symbols cannot be found at all, which

@@ -18,4 +18,15 @@ enum fr_status fr_resq(const struct fr_config *cfg, enum fr_resq_mode mode, cons
                        const char *domain, int qclass, int qtype, unsigned char *answer, int anslen,
                        int *outlen, enum fr_status *residual);
 
+/* res_send: the program's query (msg, msglen) raced through the engine,
+ * without the cache, as it is (one question, opcode QUERY, at most an OPT
+ * record; anything else FR_PUNT). FR_OK with the reply in answer (the
+ * query's ID restored) and *outlen set; FR_AGAIN when no server answered,
+ * with *err the errno glibc's res_send sets (ETIMEDOUT, ECONNREFUSED);
+ * FR_NOMEM; FR_PUNT when libc must answer (also for a reply larger than
+ * anslen, and when a server answered with an rcode glibc would hand
+ * back). */
+enum fr_status fr_resq_send(const struct fr_config *cfg, const unsigned char *msg, int msglen,
+                            unsigned char *answer, int anslen, int *outlen, int *err);
+
 #endif

@@ -13,6 +13,10 @@ PKGS="$PKGS dpkg-dev debhelper lintian"
 PKGS="$PKGS unbound nscd musl-tools"
 # Fuzzing (make fuzz, test/test_fuzz.sh): clang with libFuzzer's runtime.
 PKGS="$PKGS clang libclang-rt-14-dev"
+# test_diff_surface.sh / test_preload: an NSS module on the hosts line
+# (issue 11). Its postinst adds "myhostname" to /etc/nsswitch.conf's hosts
+# line; the tests bind-mount their own nsswitch.conf (test/lab.sh).
+PKGS="$PKGS libnss-myhostname"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

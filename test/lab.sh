@@ -103,9 +103,12 @@ fi
 
 printf 'nameserver 127.0.0.2\n' >"$LAB_DIR/resolv.conf"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$LAB_DIR/hosts"
+# The machine's nsswitch.conf may name modules (myhostname, resolve, mdns)
+# that answer from outside the lab: every test starts from this one.
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\nethers: files\nrpc: files\n' >"$LAB_DIR/nsswitch.conf"
 # Tests rewrite these in place; daemons that drop privileges may read them.
-chmod 0666 "$LAB_DIR/resolv.conf" "$LAB_DIR/hosts"
-for f in resolv.conf hosts; do
+chmod 0666 "$LAB_DIR/resolv.conf" "$LAB_DIR/hosts" "$LAB_DIR/nsswitch.conf"
+for f in resolv.conf hosts nsswitch.conf; do
     # A dangling symlink (e.g. to systemd-resolved's stub file) cannot be
     # mounted over; say so rather than leave the real file visible.
     [ -e "/etc/$f" ] || die "/etc/$f does not exist (dangling symlink?); cannot bind-mount over it"

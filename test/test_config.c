@@ -323,10 +323,19 @@ static struct nss_case nss_cases[] = {
     { "first hosts line wins (punt)", "hosts: files\nhosts: files dns\n", 1, 0 },
     { "files only", "hosts: files\n", 1, 0 },
     { "dns files", "hosts: dns files\n", 1, 0 },
-    { "myhostname", "hosts: files dns myhostname\n", 1, 0 },
-    { "mdns", "hosts: files mdns4_minimal [NOTFOUND=return] dns\n", 1, 0 },
-    { "action item", "hosts: files [NOTFOUND=return] dns\n", 1, 0 },
-    { "resolve", "hosts: resolve [!UNAVAIL=return] files\n", 1, 0 },
+    /* Other sources (issue 11): NSS modules fastres calls in their place. */
+    { "myhostname", "hosts: files dns myhostname\n", 0, 0 },
+    { "Debian myhostname", "hosts: files myhostname dns\n", 0, 0 },
+    { "mdns", "hosts: files mdns4_minimal [NOTFOUND=return] dns\n", 0, 0 },
+    { "resolve", "hosts: resolve [!UNAVAIL=return] files\n", 0, 0 },
+    { "systemd", "hosts: files resolve [!UNAVAIL=return] dns myhostname\n", 0, 0 },
+    { "default action spelled out", "hosts: files [SUCCESS=return] dns\n", 0, 1 },
+    { "action item on files", "hosts: files [NOTFOUND=return] dns\n", 1, 0 },
+    { "merge", "hosts: files dns myhostname [SUCCESS=merge]\n", 1, 0 },
+    { "success continues", "hosts: files mymachines [SUCCESS=continue] dns\n", 1, 0 },
+    { "bad status", "hosts: files dns mdns [FOUND=return]\n", 1, 0 },
+    { "unclosed bracket", "hosts: files dns mdns [NOTFOUND=return\n", 1, 0 },
+    { "dns twice", "hosts: dns files dns myhostname\n", 1, 0 },
     { "no hosts line", "passwd: files\ngroup: files\n", 1, 0 },
     { "commented hosts line", "#hosts: files dns\n", 1, 0 },
     { "hostsx is not hosts", "hostsx: files dns\n", 1, 0 },
@@ -346,6 +355,33 @@ ParameterizedTest(struct nss_case *nc, config, nsswitch)
     if (!nc->punt)
         cr_expect_eq(c->hosts_first, nc->hosts_first, "%s: hosts_first %d", nc->title,
                      c->hosts_first);
+    fr_config_free(c);
+}
+
+/* The sources and actions of a line with modules, as glibc parses them. */
+Test(config, nsswitch_sources_and_actions)
+{
+    char err[ERRBUF];
+    struct fr_config *c = parse_capture("nameserver 192.0.2.1\n",
+                                        "hosts: files resolve [!UNAVAIL=return] dns myhostname "
+                                        "mdns4_minimal [notfound=RETURN TRYAGAIN = return]\n",
+                                        0, err, sizeof err);
+    cr_assert_null(c->punt, "punt: %s", c->punt);
+    cr_assert_eq(c->nss_n, 5);
+    cr_expect_eq(c->nss_nmodules, 3);
+    static const char *const names[] = { "files", "resolve", "dns", "myhostname", "mdns4_minimal" };
+    static const enum fr_nss_kind kinds[] = { FR_NSS_FILES, FR_NSS_MODULE, FR_NSS_DNS,
+                                              FR_NSS_MODULE, FR_NSS_MODULE };
+    /* ret[] per TRYAGAIN, UNAVAIL, NOTFOUND, SUCCESS */
+    static const unsigned char ret[5][FR_NSS_NST] = {
+        { 0, 0, 0, 1 }, { 1, 0, 1, 1 }, { 0, 0, 0, 1 }, { 0, 0, 0, 1 }, { 1, 0, 1, 1 },
+    };
+    for (unsigned i = 0; i < 5; i++) {
+        cr_expect_str_eq(c->nss[i].name, names[i]);
+        cr_expect_eq(c->nss[i].kind, kinds[i], "%s", names[i]);
+        for (int k = 0; k < FR_NSS_NST; k++)
+            cr_expect_eq(c->nss[i].ret[k], ret[i][k], "%s status %d", names[i], k);
+    }
     fr_config_free(c);
 }
 
@@ -669,28 +705,106 @@ Test(config, no_environment_means_defaults)
     fr_config_free(c);
 }
 
-struct punt_env_case {
-    char var[16], value[16];
-};
-static struct punt_env_case punt_env_cases[] = {
-    { "LOCALDOMAIN", "other.test" },
-    { "RES_OPTIONS", "ndots:3" },
-    { "HOSTALIASES", "/tmp/aliases" },
-};
-ParameterizedTestParameters(config, glibc_env_punts)
-{
-    return cr_make_param_array(struct punt_env_case, punt_env_cases,
-                               sizeof punt_env_cases / sizeof punt_env_cases[0]);
-}
-ParameterizedTest(struct punt_env_case *pc, config, glibc_env_punts)
+/* HOSTALIASES (alias files for res_search and gethostbyname) is not
+ * implemented: fastres steps aside. */
+Test(config, hostaliases_punts)
 {
     char err[ERRBUF];
     struct fr_config *c = parse_capture("nameserver 192.0.2.1\n", NSS_OK, 1, err, sizeof err);
     cr_expect_null(c->punt, "no glibc variable set, yet punt: %s", c->punt);
     fr_config_free(c);
-    env_set(pc->var, pc->value);
+    env_set("HOSTALIASES", "/tmp/aliases");
     c = parse_capture("nameserver 192.0.2.1\n", NSS_OK, 1, err, sizeof err);
-    cr_expect_not_null(c->punt, "%s set but fastres would answer", pc->var);
+    cr_expect_not_null(c->punt, "HOSTALIASES set but fastres would answer");
+    fr_config_free(c);
+}
+
+/* ---- LOCALDOMAIN and RES_OPTIONS (issue 11) ----
+ * Read as glibc 2.36's res_vinit_1 reads them: LOCALDOMAIN replaces the
+ * search list (resolv.conf's domain/search lines are then ignored),
+ * RES_OPTIONS is applied after the file's options. Each case is also
+ * compared with res_ninit in the lab, with the variables in the real
+ * environment (Criterion runs each case in a fresh process, so glibc's
+ * configuration cache is built with them). */
+#define UNSET "<unset>"
+struct glibc_env_case {
+    char title[48];
+    char text[120];
+    char localdomain[48], res_options[64];
+    int ndomains;
+    char domains[4][16];
+    unsigned ndots, timeout_s, attempts;
+    int rotate, edns0, no_tld_query;
+    int punt;
+};
+
+static struct glibc_env_case glibc_env_cases[] = {
+    { "LOCALDOMAIN replaces search", "nameserver 192.0.2.1\nsearch a.test b.test\n", "x.test y.test",
+      UNSET, 2, { "x.test", "y.test" }, 1, 5, 2, 0, 0, 0, 0 },
+    { "LOCALDOMAIN beats a later domain line", "nameserver 192.0.2.1\nsearch a.test\ndomain d.test\n",
+      "x.test", UNSET, 1, { "x.test" }, 1, 5, 2, 0, 0, 0, 0 },
+    { "LOCALDOMAIN tabs and runs of blanks", "nameserver 192.0.2.1\n", "x.test\t y.test  z.test ",
+      UNSET, 3, { "x.test", "y.test", "z.test" }, 1, 5, 2, 0, 0, 0, 0 },
+    { "LOCALDOMAIN newline ends it", "nameserver 192.0.2.1\n", "x.test\ny.test", UNSET, 1,
+      { "x.test" }, 1, 5, 2, 0, 0, 0, 0 },
+    { "LOCALDOMAIN leading blank: empty first", "nameserver 192.0.2.1\n", " x.test", UNSET, 2,
+      { "", "x.test" }, 1, 5, 2, 0, 0, 0, 0 },
+    { "LOCALDOMAIN empty", "nameserver 192.0.2.1\nsearch a.test\n", "", UNSET, 1, { "" }, 1, 5, 2,
+      0, 0, 0, 0 },
+    { "RES_OPTIONS over the file", "nameserver 192.0.2.1\noptions ndots:2 timeout:3 attempts:4\n",
+      UNSET, "ndots:5 attempts:1", 0, { "" }, 5, 3, 1, 0, 0, 0, 0 },
+    { "RES_OPTIONS flags and caps", "nameserver 192.0.2.1\n", UNSET,
+      "  rotate\tedns0 no-tld-query timeout:99", 0, { "" }, 1, 30, 2, 1, 1, 1, 0 },
+    { "RES_OPTIONS unknown ignored", "nameserver 192.0.2.1\n", UNSET, "frob ndots:3 colour:x", 0,
+      { "" }, 3, 5, 2, 0, 0, 0, 0 },
+    { "RES_OPTIONS newline is no separator", "nameserver 192.0.2.1\n", UNSET, "ndots:2\nrotate", 0,
+      { "" }, 2, 5, 2, 0, 0, 0, 0 },
+    { "RES_OPTIONS empty", "nameserver 192.0.2.1\noptions ndots:4\n", UNSET, "", 0, { "" }, 4, 5, 2,
+      0, 0, 0, 0 },
+    { "RES_OPTIONS no-aaaa still punts", "nameserver 192.0.2.1\n", UNSET, "no-aaaa", 0, { "" }, 1, 5,
+      2, 0, 0, 0, 1 },
+    { "both", "nameserver 192.0.2.1\nsearch a.test\noptions ndots:2\n", "k.test", "ndots:5", 1,
+      { "k.test" }, 5, 5, 2, 0, 0, 0, 0 },
+};
+
+ParameterizedTestParameters(config, glibc_env)
+{
+    return cr_make_param_array(struct glibc_env_case, glibc_env_cases, sizeof glibc_env_cases / sizeof glibc_env_cases[0]);
+}
+
+ParameterizedTest(struct glibc_env_case *ec, config, glibc_env)
+{
+    char err[ERRBUF];
+    if (strcmp(ec->localdomain, UNSET))
+        env_set("LOCALDOMAIN", ec->localdomain);
+    if (strcmp(ec->res_options, UNSET))
+        env_set("RES_OPTIONS", ec->res_options);
+    struct fr_config *c = parse_capture(ec->text, NSS_OK, 1, err, sizeof err);
+    cr_expect_eq(c->punt != NULL, ec->punt, "%s: punt %s", ec->title, c->punt ? c->punt : "(none)");
+    if (ec->ndomains >= 0) {
+        cr_expect_eq(c->ndomains, (unsigned)ec->ndomains, "%s: %u domains", ec->title, c->ndomains);
+        for (int i = 0; i < ec->ndomains && (unsigned)i < c->ndomains; i++)
+            cr_expect_str_eq(c->domains[i], ec->domains[i], "%s: domain %d", ec->title, i);
+    }
+    cr_expect_eq(c->ndots, ec->ndots, "%s: ndots %u", ec->title, c->ndots);
+    cr_expect_eq(c->timeout_s, ec->timeout_s, "%s: timeout %u", ec->title, c->timeout_s);
+    cr_expect_eq(c->attempts, ec->attempts, "%s: attempts %u", ec->title, c->attempts);
+    cr_expect_eq(c->rotate, ec->rotate, "%s: rotate", ec->title);
+    cr_expect_eq(c->edns0, ec->edns0, "%s: edns0", ec->title);
+    cr_expect_eq(c->no_tld_query, ec->no_tld_query, "%s: no-tld-query", ec->title);
+    cr_expect_eq(c->deadline_ms, fr_config_glibc_deadline_ms(c->timeout_s, c->attempts, c->nservers),
+                 "%s: deadline %u", ec->title, c->deadline_ms);
+    if (lab_in_lab()) {
+        if (strcmp(ec->localdomain, UNSET))
+            setenv("LOCALDOMAIN", ec->localdomain, 1);
+        if (strcmp(ec->res_options, UNSET))
+            setenv("RES_OPTIONS", ec->res_options, 1);
+        struct resolv_case rc;
+        memset(&rc, 0, sizeof rc);
+        snprintf(rc.title, sizeof rc.title, "%s", ec->title);
+        snprintf(rc.text, sizeof rc.text, "%s", ec->text);
+        compare_with_glibc(&rc, c);
+    }
     fr_config_free(c);
 }
 
@@ -876,5 +990,34 @@ Test(config, resolv_conf_open_failure_goes_to_libc)
         close(fds[--n]);
     setrlimit(RLIMIT_NOFILE, &old);
     cr_expect_null(c, "a configuration (%s) without reading resolv.conf", c ? c->servers[0].text : "");
+    fr_config_release(c);
+}
+
+/* The snapshot the library uses: LOCALDOMAIN and RES_OPTIONS from the
+ * process environment, agreeing with res_ninit's reading, so no punt. */
+Test(config, acquire_reads_localdomain_and_res_options)
+{
+    setenv("LOCALDOMAIN", "env.test", 1);
+    setenv("RES_OPTIONS", "ndots:3 timeout:1", 1);
+    etc_set("nameserver 127.0.0.33\nsearch file.test\n", "hosts: files dns\n");
+    const struct fr_config *c = fr_config_acquire();
+    expect_server(c, "127.0.0.33");
+    cr_expect_null(c->punt, "punt: %s", c->punt);
+    cr_expect_eq(c->ndomains, 1);
+    cr_expect_str_eq(c->domains[0], "env.test");
+    cr_expect_eq(c->ndots, 3);
+    cr_expect_eq(c->timeout_s, 1);
+    fr_config_release(c);
+}
+
+/* Safety net: where fastres reads the files differently from res_ninit,
+ * it steps aside. A search line with nothing after the keyword: glibc
+ * skips it and keeps the domain line's list, fastres empties the list. */
+Test(config, acquire_punts_when_res_ninit_disagrees)
+{
+    etc_set("nameserver 127.0.0.33\ndomain d.test\nsearch \n", "hosts: files dns\n");
+    const struct fr_config *c = fr_config_acquire();
+    cr_assert_not_null(c);
+    cr_expect_not_null(c->punt, "fastres has %u domains, glibc 1: must punt", c->ndomains);
     fr_config_release(c);
 }

@@ -54,6 +54,8 @@
 
 typedef enum nss_status gbn4_fn(const char *, struct gaih_addrtuple **, char *, size_t, int *,
                                 int *, int32_t *);
+typedef enum nss_status gba_fn(const void *, socklen_t, int, struct hostent *, char *, size_t,
+                               int *, int *);
 typedef enum nss_status gbn3_fn(const char *, int, struct hostent *, char *, size_t, int *, int *,
                                 int32_t *, char **);
 
@@ -336,6 +338,101 @@ static const struct hconf_case hconf_cases[] = {
 #define NHCONF (sizeof hconf_cases / sizeof hconf_cases[0])
 static int hconf_index[NHCONF];
 
+/* By address (issue 11): fr_hosts_lookup_addr against
+ * _nss_files_gethostbyaddr_r. addr holds 4 (AF_INET) or 16 octets. */
+static char *render_byaddr_fr(const unsigned char *addr, int family)
+{
+    char *s = NULL;
+    size_t sl = 0;
+    FILE *o = open_memstream(&s, &sl);
+    struct fr_hosts_result *r = NULL;
+    enum fr_status st = fr_hosts_lookup_addr(addr, family, &r);
+    if (st == FR_NOTFOUND) {
+        fputs("notfound", o);
+    } else if (st != FR_OK) {
+        fprintf(o, "fr_status=%d", (int)st);
+    } else {
+        fprintf(o, "name=<%s> aliases=[", r->name);
+        for (char **a = r->aliases; *a; a++)
+            fprintf(o, " %s", *a);
+        fputs(" ] addrs=[", o);
+        for (size_t i = 0; i < r->naddrs; i++)
+            put_addr(o, r->addrs[i].family, r->addrs[i].addr, r->addrs[i].scope_id);
+        fputs(" ]", o);
+        fr_hosts_result_free(r);
+    }
+    fclose(o);
+    return s;
+}
+
+static char *render_byaddr_glibc(const unsigned char *addr, int family)
+{
+    static gba_fn *gba;
+    if (!gba) {
+        gba = (gba_fn *)dlsym(RTLD_DEFAULT, "_nss_files_gethostbyaddr_r");
+        cr_assert(gba, "libc does not export _nss_files_gethostbyaddr_r");
+    }
+    char *s = NULL;
+    size_t sl = 0;
+    FILE *o = open_memstream(&s, &sl);
+    socklen_t len = family == AF_INET ? 4 : 16;
+    for (size_t bufsz = GLIBC_BUF_START; bufsz <= GLIBC_BUF_MAX; bufsz *= 2) {
+        char *buf = malloc(bufsz);
+        cr_assert_not_null(buf);
+        int err = 0, herr = 0;
+        struct hostent he;
+        enum nss_status st = gba(addr, len, family, &he, buf, bufsz, &err, &herr);
+        if (st == NSS_STATUS_SUCCESS) {
+            fprintf(o, "name=<%s> aliases=[", he.h_name);
+            for (char **a = he.h_aliases; *a; a++)
+                fprintf(o, " %s", *a);
+            fputs(" ] addrs=[", o);
+            for (char **a = he.h_addr_list; *a; a++)
+                put_addr(o, family, *a, 0);
+            fputs(" ]", o);
+        }
+        free(buf);
+        if (st == NSS_STATUS_TRYAGAIN && err == ERANGE)
+            continue;
+        if (st == NSS_STATUS_NOTFOUND)
+            fputs("notfound", o);
+        else if (st != NSS_STATUS_SUCCESS)
+            fprintf(o, "nss_status=%d errno=%d", (int)st, err);
+        break;
+    }
+    fclose(o);
+    return s;
+}
+
+/* Every address a token can name, by address in both families: 0 when
+ * the token is no address. */
+static unsigned compare_byaddr(const char *casewhat, const char *tok, unsigned *failed)
+{
+    unsigned char a4[4], a6[16], q[2][16];
+    int fam[2], n = 0;
+    if (inet_pton(AF_INET, tok, a4) == 1) {
+        memcpy(q[n], a4, 4), fam[n++] = AF_INET;
+        memset(a6, 0, 10);
+        a6[10] = a6[11] = 0xff;
+        memcpy(a6 + 12, a4, 4);
+        memcpy(q[n], a6, 16), fam[n++] = AF_INET6;
+    } else if (inet_pton(AF_INET6, tok, a6) == 1) {
+        memcpy(q[n], a6, 16), fam[n++] = AF_INET6;
+        memcpy(q[n], a6 + 12, 4), fam[n++] = AF_INET;
+    }
+    for (int i = 0; i < n; i++) {
+        char *want = render_byaddr_glibc(q[i], fam[i]);
+        char *got = render_byaddr_fr(q[i], fam[i]);
+        int ok = !strcmp(want, got);
+        cr_expect(ok, "case \"%s\", by address %s as %s:\n  glibc:   %s\n  fastres: %s", casewhat,
+                  tok, fam[i] == AF_INET ? "AF_INET" : "AF_INET6", want, got);
+        *failed += !ok;
+        free(want);
+        free(got);
+    }
+    return (unsigned)n;
+}
+
 ParameterizedTestParameters(hosts, differential)
 {
     for (size_t i = 0; i < NHCONF; i++)
@@ -415,6 +512,14 @@ ParameterizedTest(int *hci, hosts, differential, .timeout = 120)
                 failed += !compare(c->what, t, mode, fam, hc->reorder && m);
                 compared++;
             }
+        free(copy);
+        /* By address: every token that is one (first AUTO_QUERIES_MAX). */
+        copy = strndup(text, len);
+        save = NULL;
+        n = 0;
+        for (char *t = strtok_r(copy, " \t\r\n\v\f#", &save); t && n < AUTO_QUERIES_MAX;
+             t = strtok_r(NULL, " \t\r\n\v\f#", &save), n++)
+            compared += compare_byaddr(c->what, t, &failed);
         free(copy);
     }
     printf("hosts differential, %s (glibc multi %s): %zu hosts files, %u comparisons, "

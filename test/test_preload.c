@@ -116,6 +116,12 @@ static void probe(struct run *r, int preload, const char *const *env_extra, cons
             envp[ne] = envbuf[ne], ne++;
         }
     }
+    /* NSS modules not installed system-wide (test_diff_surface.sh). */
+    const char *nssdir = getenv("FASTRES_TEST_NSS_DIR");
+    if (nssdir && *nssdir) {
+        snprintf(envbuf[ne], sizeof envbuf[ne], "LD_LIBRARY_PATH=%s", nssdir);
+        envp[ne] = envbuf[ne], ne++;
+    }
     for (int i = 0; env_extra && env_extra[i] && ne < ARGS_MAX; i++) {
         snprintf(envbuf[ne], sizeof envbuf[ne], "%s", env_extra[i]);
         envp[ne] = envbuf[ne], ne++;
@@ -327,6 +333,14 @@ static struct ep_case ep_cases[] = {
     { { "gai", "short", "inet" }, { "rc", "addrs", "canon" }, { "0", "10.0.0.3", "short.lab.test" }, 1, 0, 0 },
     { { "ghbn", "short" }, { "ok", "addrs", "hname" }, { "1", "10.0.0.3", "short.lab.test" }, 1, 0, 0 },
     { { "gai", "short.", "inet" }, { "rc" }, { "EAI_NONAME" }, 1, 0, 0 },
+    /* reverse lookups (issue 11): DNS, /etc/hosts by address */
+    /* (no lib= check: ASan's runtime, preloaded first in the SAN build,
+     * intercepts gethostbyaddr and getnameinfo and calls on to fastres) */
+    { { "ghba", "10.0.0.1" }, { "ok", "hname", "addrs" }, { "1", "foo.test", "10.0.0.1" }, 1, 0, 0 },
+    { { "ghba", "fd00::1" }, { "ok", "hname", "family" }, { "1", "foo.test", "inet6" }, 1, 0, 0 },
+    { { "ghba", "10.9.9.9" }, { "ok", "hname" }, { "1", "shadow.test" }, 1, 1, 0 },
+    { { "gni", "10.0.0.1", "1" }, { "rc", "host", "serv" }, { "0", "foo.test", "http" }, 1, 0, 0 },
+    { { "gni", "10.9.9.9", "0" }, { "rc", "host", "serv" }, { "0", "shadow.test", "http" }, 1, 1, 0 },
 };
 
 ParameterizedTestParameters(preload, entry_points)
@@ -628,7 +642,7 @@ static struct punt_case punt_cases[] = {
     { "options no-aaaa", "nameserver " ADDR_DNSMASQ "\nsearch lab.test\noptions no-aaaa\n", "", 0 },
     { "sortlist", "nameserver " ADDR_DNSMASQ "\nsortlist 10.0.0.0/255.0.0.0\n", "", 0 },
     { "edited _res", "", "", 1 },
-    { "LOCALDOMAIN", "", "LOCALDOMAIN=lab.test", 0 },
+    { "HOSTALIASES", "", "HOSTALIASES=/nonexistent", 0 },
 };
 ParameterizedTestParameters(preload, punts_to_libc)
 {
@@ -697,4 +711,215 @@ Test(preload, silent_first_nameserver, .timeout = 120)
     double slow = strtod(v, NULL);
     cr_expect_geq(slow, 4000, "glibc took only %.0f ms: is the first server really silent?", slow);
     cr_log_info("silent first nameserver: fastres %.1f ms, glibc %.0f ms", fast, slow);
+}
+
+/* LOCALDOMAIN and RES_OPTIONS (issue 11) behind a silent first server:
+ * the search list and ndots come from the environment (a.b has fewer
+ * dots than ndots:2, so a.b.lab.test is asked first and answers), fastres
+ * answers at once and as glibc does, which waits out timeout:1 first. */
+Test(preload, env_overrides_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\nsearch other.test\noptions ndots:1\n"), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", "LOCALDOMAIN=lab.test",
+                                "RES_OPTIONS=ndots:2 timeout:1", NULL };
+    const char *const argv[] = { "gai", "a.b", "inet", "ghbn", "short", NULL };
+    probe(&r, 1, env, argv);
+    probe(&g, 0, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    for (int i = 0; i < 2; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+    }
+    nth_line(&r, 0, line, sizeof line);
+    field(line, "addrs", v, sizeof v);
+    cr_expect_str_eq(v, "10.0.0.5", "ndots:2 and LOCALDOMAIN not applied: %s", line);
+    field(line, "ms", v, sizeof v);
+    double fast = strtod(v, NULL);
+    cr_expect_lt(fast, 100, "fastres took %.1f ms behind a silent server", fast);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    nth_line(&g, 0, gline, sizeof gline);
+    field(gline, "ms", v, sizeof v);
+    double slow = strtod(v, NULL);
+    cr_expect_geq(slow, 900, "glibc took only %.0f ms: is the first server silent?", slow);
+    cr_log_info("LOCALDOMAIN/RES_OPTIONS behind a silent server: fastres %.1f ms, glibc %.0f ms",
+                fast, slow);
+}
+
+/* Reverse lookups behind a silent first server (issue 11): gethostbyaddr
+ * and getnameinfo answer at once with glibc's answer, which waits out
+ * the first server (timeout:2 here, to keep the glibc run short). */
+Test(preload, reverse_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\noptions timeout:2\n"), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "ghba", "10.0.0.1", "gni", "10.0.0.1", "1", "ghba", "fd00::1",
+                                 NULL };
+    probe(&r, 1, env, argv);
+    probe(&g, 0, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    double slowest = 0, glibc_total = 0;
+    for (int i = 0; i < 3; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+        /* Interposed: shown by the time and FASTRES_STATS below (lib=
+         * names ASan's runtime in the SAN build, which calls on to us). */
+        field(line, "ms", v, sizeof v);
+        if (strtod(v, NULL) > slowest)
+            slowest = strtod(v, NULL);
+        field(gline, "ms", v, sizeof v);
+        glibc_total += strtod(v, NULL);
+    }
+    nth_line(&r, 0, line, sizeof line);
+    field(line, "hname", v, sizeof v);
+    cr_expect_str_eq(v, "foo.test", "%s", line);
+    nth_line(&r, 1, line, sizeof line);
+    field(line, "host", v, sizeof v);
+    cr_expect_str_eq(v, "foo.test", "%s", line);
+    cr_expect_lt(slowest, 100, "fastres took %.1f ms behind a silent server", slowest);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    cr_expect_geq(glibc_total, 3 * 1900, "glibc took only %.0f ms: is the first server silent?",
+                  glibc_total);
+    cr_log_info("reverse lookups behind a silent server: fastres at most %.1f ms each, glibc %.0f ms"
+                " for three", slowest, glibc_total);
+}
+
+/* res_send / res_nsend (issue 11): the program's own query, raced
+ * behind a silent first server, answered as glibc answers it (which waits
+ * out timeout:2 first), with the query's ID; every name binds here. */
+Test(preload, res_send_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\noptions timeout:2\n"), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "send", "res_send", "foo.test", "a",
+                                 "send", "res_nsend", "nx.test", "a",
+                                 "send", "__res_send", "foo.test", "aaaa",
+                                 "send", "__res_nsend", "foo.test", "a", NULL };
+    probe(&r, 1, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    double slowest = 0;
+    for (int i = 0; i < 4; i++) {
+        nth_line(&r, i, line, sizeof line);
+        field(line, "lib", v, sizeof v);
+        cr_expect_str_eq(v, "libfastres.so", "not interposed: %s", line);
+        field(line, "idsame", v, sizeof v);
+        cr_expect_str_eq(v, "1", "reply ID is not the query's: %s", line);
+        field(line, "ms", v, sizeof v);
+        if (strtod(v, NULL) > slowest)
+            slowest = strtod(v, NULL);
+    }
+    nth_line(&r, 0, line, sizeof line);
+    field(line, "addrs", v, sizeof v);
+    cr_expect_str_eq(v, "10.0.0.1", "%s", line);
+    cr_expect_lt(slowest, 100, "fastres took %.1f ms behind a silent server", slowest);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    /* glibc: the first two only (each waits 2 s for the silent server). */
+    const char *const gargv[] = { "send", "res_send", "foo.test", "a",
+                                  "send", "res_nsend", "nx.test", "a", NULL };
+    probe(&g, 0, env, gargv);
+    double glibc_ms = 0;
+    for (int i = 0; i < 2; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+        field(gline, "ms", v, sizeof v);
+        glibc_ms += strtod(v, NULL);
+    }
+    cr_expect_geq(glibc_ms, 2 * 1900, "glibc took only %.0f ms: is the first server silent?", glibc_ms);
+    cr_log_info("res_send behind a silent server: fastres at most %.1f ms, glibc %.0f ms for two",
+                slowest, glibc_ms);
+}
+
+/* Every server silent: res_send fails with ETIMEDOUT, as glibc's does
+ * (timeout:1 attempts:1, so glibc's run stays short). */
+Test(preload, res_send_all_silent, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT
+                                "\noptions timeout:1 attempts:1\n"), 0);
+    static struct run r, g;
+    const char *const argv[] = { "send", "res_send", "foo.test", "a", NULL };
+    probe(&r, 1, NULL, argv);
+    probe(&g, 0, NULL, argv);
+    char line[4096], gline[4096], a[4096], b[4096];
+    nth_line(&r, 0, line, sizeof line);
+    nth_line(&g, 0, gline, sizeof gline);
+    comparable(line, a, sizeof a);
+    comparable(gline, b, sizeof b);
+    cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+    cr_expect(strstr(line, "rc=-1") && strstr(line, "errno=ETIMEDOUT"), "%s", line);
+}
+
+/* An nsswitch line with another source (issue 11): Debian's
+ * "files myhostname dns" behind a silent first server. fastres asks
+ * myhostname itself (the module, in its place) and DNS through its
+ * engine: answers at once, as glibc does after its time-out; the host
+ * name comes from myhostname, a DNS name from DNS. */
+Test(preload, nsswitch_myhostname_behind_silent_server, .timeout = 120)
+{
+    LAB_REQUIRE();
+    lab_up();
+    const char *const args[] = { "--mode", "drop", NULL };
+    cr_assert_eq(lab_fault_start(&procs[1], ADDR_SILENT, args), 0);
+    cr_assert_eq(lab_write_file("/etc/resolv.conf", "nameserver " ADDR_SILENT "\nnameserver "
+                                ADDR_DNSMASQ "\noptions timeout:2\n"), 0);
+    cr_assert_eq(lab_write_file("/etc/nsswitch.conf", "hosts: files myhostname dns\n"), 0);
+    char host[256];
+    cr_assert_eq(gethostname(host, sizeof host), 0);
+    static struct run r, g;
+    const char *const env[] = { "FASTRES_STATS=1", NULL };
+    const char *const argv[] = { "gai", "foo.test", "unspec", "gai", host, "inet",
+                                 "ghba", "10.0.0.1", NULL };
+    probe(&r, 1, env, argv);
+    probe(&g, 0, env, argv);
+    char line[4096], gline[4096], a[4096], b[4096], v[64];
+    double slowest = 0, glibc_ms = 0;
+    for (int i = 0; i < 3; i++) {
+        nth_line(&r, i, line, sizeof line);
+        nth_line(&g, i, gline, sizeof gline);
+        comparable(line, a, sizeof a);
+        comparable(gline, b, sizeof b);
+        cr_expect_str_eq(a, b, "fastres and glibc differ:\n  %s\n  %s", line, gline);
+        field(line, "ms", v, sizeof v);
+        if (strtod(v, NULL) > slowest)
+            slowest = strtod(v, NULL);
+        field(gline, "ms", v, sizeof v);
+        glibc_ms += strtod(v, NULL);
+    }
+    nth_line(&g, 1, gline, sizeof gline);
+    field(gline, "rc", v, sizeof v);
+    cr_expect_str_eq(v, "0", "glibc did not resolve the host name: myhostname missing? %s", gline);
+    cr_expect_lt(slowest, 100, "fastres took %.1f ms behind a silent server", slowest);
+    cr_expect_gt(stats_raced(&r), 0, "fastres stepped aside");
+    cr_expect_geq(glibc_ms, 2 * 1900, "glibc took only %.0f ms: is the first server silent?", glibc_ms);
+    cr_log_info("hosts: files myhostname dns behind a silent server: fastres at most %.1f ms,"
+                " glibc %.0f ms for three", slowest, glibc_ms);
 }

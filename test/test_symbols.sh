@@ -31,18 +31,25 @@ __res_nsearch
 __res_query
 __res_querydomain
 __res_search
+__res_send
+__res_nsend
 freeaddrinfo
 getaddrinfo
+gethostbyaddr
+gethostbyaddr_r
 gethostbyname
 gethostbyname2
 gethostbyname2_r
 gethostbyname_r
+getnameinfo
 res_nquery
 res_nquerydomain
 res_nsearch
 res_query
 res_querydomain
-res_search"
+res_search
+res_send
+res_nsend"
 
 if [ ! -f "$LIB" ]; then
     bad "library exists: $LIB"

@@ -93,6 +93,7 @@ struct question_state {
     struct fr_question *out;
     unsigned char *qbuf;
     int qlen;
+    int qbuf_copy;          /* qbuf is a malloc'd copy of out->query */
     struct lane lanes[FR_MAX_SERVERS];   /* in plan order */
     unsigned nlanes;
     int done;
@@ -394,9 +395,21 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
     out->conn_refused = 0;
     out->finished = 0;
     out->abandoned = 0;
-    int rc = name_ok(out->name) ? ares_create_query(out->name, out->qclass, out->qtype, 0, 1, &q->qbuf,
+    int rc = ARES_SUCCESS;
+    if (out->query) {
+        if (out->query_len < 12 || out->query_len > FR_MSG_MAX)
+            return FR_PUNT;
+        q->qbuf = malloc(out->query_len);
+        if (!q->qbuf)
+            return FR_NOMEM;
+        memcpy(q->qbuf, out->query, out->query_len);
+        q->qlen = (int)out->query_len;
+        q->qbuf_copy = 1;
+    } else {
+        rc = name_ok(out->name) ? ares_create_query(out->name, out->qclass, out->qtype, 0, 1, &q->qbuf,
                                                     &q->qlen, cfg->edns0 ? EXCHANGE_EDNS_SIZE : 0)
                                 : ARES_EBADNAME;
+    }
     if (rc != ARES_SUCCESS) {
         q->done = 1;
         /* Out of memory is no verdict on the name: the call goes to libc. */
@@ -404,7 +417,7 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
         out->finished = 1;
         return rc == ARES_ENOMEM ? FR_NOMEM : FR_OK;
     }
-    if (cfg->trust_ad && q->qlen > 3)
+    if (cfg->trust_ad && !out->query && q->qlen > 3)
         q->qbuf[3] |= 0x20;   /* AD bit, as glibc sets with trust-ad */
     q->nlanes = x->plan.n;
     for (unsigned i = 0; i < q->nlanes; i++) {
@@ -437,7 +450,9 @@ static void question_teardown(struct question_state *q)
             free(ts);
         }
     }
-    if (q->qbuf)
+    if (q->qbuf && q->qbuf_copy)
+        free(q->qbuf);
+    else if (q->qbuf)
         ares_free_string(q->qbuf);
 }
 

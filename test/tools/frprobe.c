@@ -25,6 +25,15 @@
  *                              the symbol lives), rc=LEN|-1, rcode=,
  *                              ancount=, addrs= (A/AAAA in the answer),
  *                              herr=
+ *   ghba ADDR                  gethostbyaddr (ADDR an IPv4 or IPv6 literal):
+ *                              the ghbn fields (hname= is the PTR name)
+ *   gni ADDR NAMEREQD          getnameinfo, port 80, flags NI_NAMEREQD
+ *                              when NAMEREQD is 1: rc=0|EAI_* host=NAME
+ *   send FUNC NAME TYPE        res_mkquery's query for NAME sent with FUNC
+ *                              (res_send, __res_send, res_nsend or
+ *                              __res_nsend, found with dlsym): lib= rc=
+ *                              and the reply's fields as for res, idsame=1
+ *                              when the reply's ID is the query's
  *   direct NAME                res_query called by name (a link-time
  *                              reference to libc's res_query@GLIBC_2.34):
  *                              rc= lib= (where &res_query points)
@@ -124,6 +133,7 @@ static const char *errno_name(int e)
     case ERANGE: return "ERANGE";
     case EAGAIN: return "EAGAIN";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNREFUSED: return "ECONNREFUSED";
     case ENOENT: return "ENOENT";
     case ENOMEM: return "ENOMEM";
     default: return "OTHER";
@@ -431,6 +441,102 @@ static void op_gai_line(const char *op, const char *name, int family)
            list, canon, el);
 }
 
+static int addr_of(const char *s, unsigned char *a, int *family)
+{
+    if (inet_pton(AF_INET, s, a) == 1) {
+        *family = AF_INET;
+        return 4;
+    }
+    if (inet_pton(AF_INET6, s, a) == 1) {
+        *family = AF_INET6;
+        return 16;
+    }
+    fprintf(stderr, "frprobe: bad address %s\n", s);
+    exit(2);
+}
+
+static void op_ghba(const char *addr)
+{
+    unsigned char a[16];
+    int family;
+    int len = addr_of(addr, a, &family);
+    double t0 = now_ms();
+    printf("op=ghba addr=%s", addr);
+    h_errno = 0;
+    struct hostent *he = gethostbyaddr(a, (socklen_t)len, family);
+    double el = now_ms() - t0;
+    if (he)
+        print_hostent(he);
+    else
+        printf(" ok=0");
+    printf(" herr=%s ms=%.1f lib=%s\n", herr_name(he ? 0 : h_errno), el,
+           lib_of((void *)gethostbyaddr));
+}
+
+static void op_gni(const char *addr, int namereqd)
+{
+    unsigned char a[16];
+    int family;
+    addr_of(addr, a, &family);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(80);
+        memcpy(&sin->sin_addr, a, 4);
+        sl = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(80);
+        memcpy(&sin6->sin6_addr, a, 16);
+        sl = sizeof *sin6;
+    }
+    char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
+    double t0 = now_ms();
+    int rc = getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv,
+                         namereqd ? NI_NAMEREQD : 0);
+    double el = now_ms() - t0;
+    printf("op=gni addr=%s rc=%s host=%s serv=%s ms=%.1f lib=%s\n", addr, eai_name(rc),
+           rc ? "-" : host, rc ? "-" : serv, el, lib_of((void *)getnameinfo));
+}
+
+typedef int (*send_fn)(const unsigned char *, int, unsigned char *, int);
+typedef int (*nsend_fn)(res_state, const unsigned char *, int, unsigned char *, int);
+
+static void op_send(const char *func, const char *name, int type)
+{
+    static unsigned char ans[PROBE_ANSWER_MAX];
+    unsigned char q[NS_PACKETSZ];
+    void *fn = dlsym(RTLD_DEFAULT, func);
+    if (!fn) {
+        printf("op=send func=%s lib=- rc=nosym\n", func);
+        return;
+    }
+    int qlen = res_mkquery(ns_o_query, name, ns_c_in, type, NULL, 0, NULL, q, sizeof q);
+    int is_n = strstr(func, "res_n") != NULL;
+    struct __res_state st;
+    if (is_n) {
+        memset(&st, 0, sizeof st);
+        if (res_ninit(&st) != 0) {
+            printf("op=send func=%s rc=ninit-failed\n", func);
+            return;
+        }
+    }
+    double t0 = now_ms();
+    int rc = is_n ? ((nsend_fn)fn)(&st, q, qlen, ans, sizeof ans) : ((send_fn)fn)(q, qlen, ans, sizeof ans);
+    double el = now_ms() - t0;
+    int e = errno;
+    printf("op=send func=%s name=%s lib=%s rc=%d", func, name, lib_of(fn), rc);
+    print_reply(ans, rc);
+    printf(" idsame=%d errno=%s ms=%.1f\n", rc >= 2 && ans[0] == q[0] && ans[1] == q[1],
+           rc < 0 ? errno_name(e) : "-", el);
+    if (is_n)
+        res_nclose(&st);
+}
+
 static void need(int argc, int i, int n, const char *op)
 {
     if (i + n >= argc) {
@@ -464,6 +570,18 @@ int main(int argc, char **argv)
             need(argc, i, 3, op);
             op_ghbn(op, argv[i + 1], family_of(argv[i + 2]), 1, strtoul(argv[i + 3], NULL, 10));
             i += 3;
+        } else if (!strcmp(op, "send")) {
+            need(argc, i, 3, op);
+            op_send(argv[i + 1], argv[i + 2], type_of(argv[i + 3]));
+            i += 3;
+        } else if (!strcmp(op, "ghba")) {
+            need(argc, i, 1, op);
+            op_ghba(argv[i + 1]);
+            i += 1;
+        } else if (!strcmp(op, "gni")) {
+            need(argc, i, 2, op);
+            op_gni(argv[i + 1], atoi(argv[i + 2]));
+            i += 2;
         } else if (!strcmp(op, "res")) {
             need(argc, i, 4, op);
             op_res(argv[i + 1], argv[i + 2], argv[i + 3], type_of(argv[i + 4]));

@@ -28,6 +28,25 @@
  *                                                     (the names pre-2.34
  *                                                     binaries import)
  *   rqd|rnqd NAME DOMAIN CLASS TYPE [ANSLEN]          res_(n)querydomain
+ *   rsend|rnsend|rsendo|rnsendo|rsende NAME CLASS TYPE [ANSLEN]
+ *                                                     res_send, res_nsend,
+ *                                                     __res_send, __res_nsend
+ *                                                     of res_mkquery's query
+ *                                                     (rsende: res_send with
+ *                                                     an EDNS OPT record);
+ *                                                     id=same|DIFF tells if
+ *                                                     the reply's ID is the
+ *                                                     query's
+ *   ghba ADDR FAMILY [LEN]                            gethostbyaddr (ADDR an
+ *                                                     IPv4 or IPv6 literal;
+ *                                                     LEN default its size)
+ *   ghbar ADDR FAMILY BUFLEN [LEN]                    gethostbyaddr_r
+ *   gni ADDR PORT FLAGS HOSTLEN SERVLEN [SCOPE]       getnameinfo on a
+ *                                                     sockaddr_in(6); "-" for
+ *                                                     HOSTLEN/SERVLEN: NULL
+ *
+ * ghba/ghbar/gni also print the thread's h_errno (therr=) and errno after
+ * the call; FLAGS for gni: 0 or NI_X|NI_Y... or a number.
  *
  * FAMILY: AF_UNSPEC AF_INET AF_INET6 or a number; SOCKTYPE: 0 SOCK_STREAM
  * SOCK_DGRAM SOCK_RAW SOCK_SEQPACKET or a number; PROTOCOL: 0 IPPROTO_TCP
@@ -77,6 +96,9 @@
 #define FR_GD_DEFAULT_TIMEOUT_S 60
 /* Repeats per case: enough to show cold/warm cache differences. */
 #define FR_GD_MAX_REPEAT 16
+/* errno before a ghba/ghbar/gni call: a value no resolver sets, so the
+ * output shows where glibc leaves errno as it found it. */
+#define FR_GD_ENTRY_ERRNO EXDEV
 /* Address strings: an IPv6 literal, port, scope and socket description. */
 #define FR_GD_ITEM_MAX 256
 
@@ -117,6 +139,10 @@ static const struct fr_gd_name fr_gd_eai[] = {
 static const struct fr_gd_name fr_gd_herr[] = {
     FR_GD_N(NETDB_INTERNAL), FR_GD_N(NETDB_SUCCESS), FR_GD_N(HOST_NOT_FOUND),
     FR_GD_N(TRY_AGAIN), FR_GD_N(NO_RECOVERY), FR_GD_N(NO_DATA), {NULL, 0}};
+
+static const struct fr_gd_name fr_gd_niflags[] = {
+    FR_GD_N(NI_NUMERICHOST), FR_GD_N(NI_NUMERICSERV), FR_GD_N(NI_NOFQDN), FR_GD_N(NI_NAMEREQD),
+    FR_GD_N(NI_DGRAM), FR_GD_N(NI_IDN), {NULL, 0}};
 
 struct fr_gd_case {
     char *tok[FR_GD_MAX_TOKENS]; /* decoded tokens; NULL for "-" */
@@ -532,6 +558,158 @@ static void fr_gd_run_ghbnr(FILE *out, const struct fr_gd_case *c, int two)
     fr_gd_guard_free(&g);
 }
 
+/* ADDR (an IPv4 or IPv6 literal) into 16 octets; its length, 0 on error. */
+static int fr_gd_parse_addr(const char *s, unsigned char *a)
+{
+    memset(a, 0, 16);
+    if (!s)
+        return 0;
+    if (strchr(s, ':'))
+        return inet_pton(AF_INET6, s, a) == 1 ? 16 : 0;
+    return inet_pton(AF_INET, s, a) == 1 ? 4 : 0;
+}
+
+static void fr_gd_put_after(FILE *out, int e)
+{
+    char tmp[32];
+    fprintf(out, " therr=%s", fr_gd_name_of(fr_gd_herr, h_errno, tmp, sizeof(tmp)));
+    fr_gd_put_errno(out, "errno", e);
+}
+
+static void fr_gd_run_ghba(FILE *out, const struct fr_gd_case *c, int reentrant)
+{
+    unsigned char a[16];
+    long fam = 0, len = 0, buflen = 0;
+    int alen = fr_gd_parse_addr(c->tok[1], a);
+    int lenarg = reentrant ? 4 : 3;
+    if (c->ntok < lenarg || c->ntok > lenarg + 1 || !alen ||
+        fr_gd_parse_name(fr_gd_families, c->tok[2], &fam) ||
+        (reentrant && (fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[3], &buflen) || buflen < 0 ||
+                       buflen > FR_GD_MAX_BUFLEN)) ||
+        (c->ntok > lenarg && (fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[lenarg], &len) ||
+                              len < 0 || len > 16))) {
+        fputs("BADCASE", out);
+        return;
+    }
+    if (c->ntok == lenarg)
+        len = alen;
+    h_errno = 0;
+    if (!reentrant) {
+        errno = FR_GD_ENTRY_ERRNO;
+        struct hostent *h = gethostbyaddr(a, (socklen_t)len, (int)fam);
+        int e = errno;
+        if (!h) {
+            fputs("NULL", out);
+            fr_gd_put_after(out, e);
+            return;
+        }
+        fputs("ok", out);
+        fr_gd_put_hostent(out, h);
+        fr_gd_put_after(out, e);
+        return;
+    }
+    struct fr_gd_guarded g = {0};
+    struct hostent he, *result;
+    int herr = 12345, ret;
+    if (fr_gd_guard_alloc(&g, (size_t)buflen) != 0) {
+        fputs("MMAP-FAILED", out);
+        return;
+    }
+    result = (struct hostent *)&g;
+    errno = FR_GD_ENTRY_ERRNO;
+    ret = gethostbyaddr_r(a, (socklen_t)len, (int)fam, &he, (char *)g.buf, (size_t)buflen, &result,
+                          &herr);
+    int e = errno;
+    if (ret == 0)
+        fputs("ret=0", out);
+    else
+        fprintf(out, "ret=%s", strerrorname_np(ret) ?: "?");
+    if (result == (struct hostent *)&g) {
+        fputs(" result=UNSET", out);
+    } else if (!result) {
+        fputs(" result=NULL", out);
+        if (herr == 12345)
+            fputs(" h_errno=UNSET", out);
+        else
+            fr_gd_put_herrno(out, herr);
+    } else {
+        fputs(result == &he ? " result=ok" : " result=OTHER", out);
+        fr_gd_put_hostent(out, result);
+        if (herr == 12345)
+            fputs(" h_errno=UNSET", out);
+        else
+            fr_gd_put_herrno(out, herr);
+    }
+    fr_gd_put_after(out, e);
+    fr_gd_guard_free(&g);
+}
+
+static void fr_gd_run_gni(FILE *out, const struct fr_gd_case *c)
+{
+    unsigned char a[16];
+    long port = 0, flags = 0, hostlen = 0, servlen = 0, scope = 0, one;
+    int alen = fr_gd_parse_addr(c->tok[1], a);
+    char fbuf[FR_GD_MAX_LINE], *save = NULL;
+    if (c->ntok < 6 || c->ntok > 7 || !alen ||
+        fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[2], &port) || !c->tok[3] ||
+        strlen(c->tok[3]) >= sizeof(fbuf) ||
+        (c->tok[4] && fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[4], &hostlen)) ||
+        (c->tok[5] && fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[5], &servlen)) ||
+        hostlen < 0 || hostlen > 4096 || servlen < 0 || servlen > 4096 ||
+        (c->ntok == 7 && fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[6], &scope))) {
+        fputs("BADCASE", out);
+        return;
+    }
+    strcpy(fbuf, c->tok[3]);
+    for (char *p = strtok_r(fbuf, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
+        if (fr_gd_parse_name(fr_gd_niflags, p, &one) != 0) {
+            fputs("BADCASE", out);
+            return;
+        }
+        flags |= one;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    if (alen == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        memcpy(&sin->sin_addr, a, 4);
+        sl = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        sin6->sin6_scope_id = (uint32_t)scope;
+        memcpy(&sin6->sin6_addr, a, 16);
+        sl = sizeof *sin6;
+    }
+    char host[4097], serv[4097];
+    memset(host, 'H', sizeof host);
+    memset(serv, 'S', sizeof serv);
+    host[sizeof host - 1] = serv[sizeof serv - 1] = '\0';
+    h_errno = 0;
+    errno = FR_GD_ENTRY_ERRNO;
+    int rc = getnameinfo((struct sockaddr *)&ss, sl, c->tok[4] ? host : NULL, (socklen_t)hostlen,
+                         c->tok[5] ? serv : NULL, (socklen_t)servlen, (int)flags);
+    int e = errno;
+    char tmp[32];
+    fprintf(out, "rc=%s", rc ? fr_gd_name_of(fr_gd_eai, rc, tmp, sizeof(tmp)) : "0");
+    /* What the buffers hold: up to the NUL written, or untouched. */
+    fputs(" host=", out);
+    if (c->tok[4] && hostlen > 0 && memchr(host, 0, (size_t)hostlen))
+        fr_gd_put_str(out, host);
+    else
+        fputs(host[0] == 'H' ? "UNTOUCHED" : "UNTERMINATED", out);
+    fputs(" serv=", out);
+    if (c->tok[5] && servlen > 0 && memchr(serv, 0, (size_t)servlen))
+        fr_gd_put_str(out, serv);
+    else
+        fputs(serv[0] == 'S' ? "UNTOUCHED" : "UNTERMINATED", out);
+    fr_gd_put_after(out, e);
+}
+
 /* Formats one answer record without its TTL: "name CLASS TYPE rdata". */
 static void fr_gd_fmt_rr(char **dst, ns_msg *msg, ns_rr *rr)
 {
@@ -799,6 +977,84 @@ done:
     fr_gd_guard_free(&g);
 }
 
+typedef int (*fr_gd_send_fn)(const unsigned char *, int, unsigned char *, int);
+typedef int (*fr_gd_nsend_fn)(res_state, const unsigned char *, int, unsigned char *, int);
+
+static void fr_gd_run_send(FILE *out, const struct fr_gd_case *c, const char *op)
+{
+    struct fr_gd_guarded g = {0};
+    struct __res_state st;
+    long cls, type, anslen = FR_GD_DEFAULT_ANSLEN;
+    unsigned char q[NS_PACKETSZ + 16];
+    int n_st = !strcmp(op, "rnsend") || !strcmp(op, "rnsendo");
+    int old = !strcmp(op, "rsendo") || !strcmp(op, "rnsendo");
+    int ret = -1;
+
+    memset(&st, 0, sizeof(st));
+    if (c->ntok < 4 || c->ntok > 5 || fr_gd_parse_name(fr_gd_classes, c->tok[2], &cls) ||
+        fr_gd_parse_name(fr_gd_types, c->tok[3], &type) ||
+        (c->ntok == 5 && fr_gd_parse_name(fr_gd_socktypes + 1, c->tok[4], &anslen)) ||
+        anslen < 0 || anslen > FR_GD_MAX_BUFLEN) {
+        fputs("BADCASE", out);
+        return;
+    }
+    int qlen = res_mkquery(ns_o_query, c->tok[1], (int)cls, (int)type, NULL, 0, NULL, q, NS_PACKETSZ);
+    if (qlen < 0) {
+        fputs("MKQUERY-FAILED", out);
+        return;
+    }
+    if (!strcmp(op, "rsende")) {
+        /* OPT: root owner, type 41, payload 1232, no extended flags. */
+        static const unsigned char opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+        memcpy(q + qlen, opt, sizeof opt);
+        qlen += (int)sizeof opt;
+        q[11] = 1;
+    }
+    if (fr_gd_guard_alloc(&g, (size_t)anslen) != 0) {
+        fputs("MMAP-FAILED", out);
+        return;
+    }
+    if (n_st && res_ninit(&st) != 0) {
+        fputs("RES_NINIT-FAILED", out);
+        goto done;
+    }
+    errno = 0;
+    if (old) {
+        void *fn = dlvsym(RTLD_DEFAULT, n_st ? "__res_nsend" : "__res_send", "GLIBC_2.2.5");
+        if (!fn)
+            fn = dlsym(RTLD_DEFAULT, n_st ? "__res_nsend" : "__res_send");
+        if (!fn) {
+            fputs("NO-SYMBOL", out);
+            goto done;
+        }
+        if (n_st)
+            ret = ((fr_gd_nsend_fn)(uintptr_t)fn)(&st, q, qlen, g.buf, (int)anslen);
+        else
+            ret = ((fr_gd_send_fn)(uintptr_t)fn)(q, qlen, g.buf, (int)anslen);
+    } else if (n_st) {
+        ret = res_nsend(&st, q, qlen, g.buf, (int)anslen);
+    } else {
+        ret = res_send(q, qlen, g.buf, (int)anslen);
+    }
+    int e = errno;
+    if (ret < 0) {
+        fprintf(out, "ret=%d", ret);
+        fr_gd_put_errno(out, "errno", e);
+        goto done;
+    }
+    if (ret > anslen) {
+        fputs("ret=OVER", out);
+        goto done;
+    }
+    fputs("ret=LEN", out);
+    fputs(ret >= 2 && g.buf[0] == q[0] && g.buf[1] == q[1] ? " id=same" : " id=DIFF", out);
+    fr_gd_put_reply(out, g.buf, ret);
+done:
+    if (n_st)
+        res_nclose(&st);
+    fr_gd_guard_free(&g);
+}
+
 /* Runs one case, writing its result (no newline) to out. */
 static void fr_gd_run_case(FILE *out, const struct fr_gd_case *c)
 {
@@ -825,6 +1081,15 @@ static void fr_gd_run_case(FILE *out, const struct fr_gd_case *c)
         fr_gd_run_ghbnr(out, c, 0);
     else if (strcmp(op, "ghbn2r") == 0)
         fr_gd_run_ghbnr(out, c, 1);
+    else if (strcmp(op, "ghba") == 0)
+        fr_gd_run_ghba(out, c, 0);
+    else if (strcmp(op, "ghbar") == 0)
+        fr_gd_run_ghba(out, c, 1);
+    else if (strcmp(op, "gni") == 0)
+        fr_gd_run_gni(out, c);
+    else if (!strcmp(op, "rsend") || !strcmp(op, "rnsend") || !strcmp(op, "rsendo") ||
+             !strcmp(op, "rnsendo") || !strcmp(op, "rsende"))
+        fr_gd_run_send(out, c, op);
     else {
         for (size_t i = 0; i < sizeof(res_ops) / sizeof(res_ops[0]); i++) {
             if (strcmp(op, res_ops[i].op) == 0) {
