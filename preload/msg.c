@@ -245,16 +245,17 @@ static enum fr_status rdata_check(const uint8_t *msg, size_t len, const struct f
     }
 }
 
-enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
+/* Every record well formed; qr: the QR bit the message must carry. */
+static enum fr_status validate(const uint8_t *msg, size_t len, int qr)
 {
     struct fr_msg_iter it;
     struct fr_msg_rr rr;
     enum fr_status st;
     if (fr_msg_iter_init(&it, msg, len) != FR_OK)
         return FR_FAIL;
-    /* QR clear: a query (e.g. ours echoed back), not a reply; read as one
-     * it would be NODATA. glibc drops the server on it too. */
-    if (!(it.hdr.flags & 0x8000))
+    /* QR clear in a "reply": a query (e.g. ours echoed back); read as a
+     * reply it would be NODATA. glibc drops the server on it too. */
+    if (!(it.hdr.flags & 0x8000) != !qr)
         return FR_FAIL;
     while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
         if (rr.section != FR_SEC_QUESTION && rdata_check(msg, len, &rr) != FR_OK)
@@ -266,6 +267,16 @@ enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
             return FR_FAIL;
     }
     return st == FR_NOTFOUND ? FR_OK : FR_FAIL;
+}
+
+enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
+{
+    return validate(msg, len, 1);
+}
+
+enum fr_status fr_msg_validate_query(const uint8_t *msg, size_t len)
+{
+    return validate(msg, len, 0);
 }
 
 enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, int *negative)

@@ -85,6 +85,8 @@ enum fr_status fr_msg_iter_next(struct fr_msg_iter *it, struct fr_msg_rr *rr);
  * formed as a whole (names, lengths, counts; nothing after the last record
  * is required). */
 enum fr_status fr_msg_validate(const uint8_t *msg, size_t len);
+/* The same for a query a program built (QR clear): res_send's input. */
+enum fr_status fr_msg_validate_query(const uint8_t *msg, size_t len);
 
 /* Skip a (possibly compressed) name at off; FR_OK with *next set to the
  * offset after it. Loops and out-of-range pointers give FR_FAIL. */

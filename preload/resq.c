@@ -59,7 +59,7 @@ static int send_query_ok(const uint8_t *msg, size_t len, struct fr_msg_rr *quest
 {
     struct fr_msg_iter it;
     struct fr_msg_rr rr;
-    if (fr_msg_validate(msg, len) != FR_OK || fr_msg_iter_init(&it, msg, len) != FR_OK)
+    if (fr_msg_validate_query(msg, len) != FR_OK || fr_msg_iter_init(&it, msg, len) != FR_OK)
         return 0;
     const struct fr_msg_hdr *h = &it.hdr;
     if ((h->flags & 0x8000) || ((h->flags >> 11) & 0xf) != 0 || h->qdcount != 1 ||
