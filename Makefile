@@ -93,8 +93,8 @@ demo: deps $(SO) $(TOP_SO) $(TOOL_BINS)
 	BUILD=$(BUILD) test/lab.sh scripts/demo.sh
 
 # BENCH-BEGIN (benchmark targets)
-# `make bench` (under 10 minutes): bench/run.sh in the lab; results in
-# bench/results.{md,csv} and bench/cdf-*.png. `make bench QUICK=1` (under
+# `make bench` (about 9 minutes): bench/run.sh in the lab; results in
+# bench/results.{md,csv} and bench/cdf-*.png. `make bench QUICK=1` (about
 # two minutes) writes them under $(BUILD)/bench instead.
 $(BUILD)/bench/lookup: bench/lookup.c
 	@mkdir -p $(dir $@)

@@ -7,8 +7,10 @@
  * -f picks; AF_UNSPEC by default as most programs ask) over THREADS
  * threads, lookup i asking for NAME[i % number of names], or with -u for
  * PREFIX<i>.NAME[i % number of names]: a new name every lookup, so that no
- * cache (the contender's or a daemon's) answers it. Each lookup is timed
- * with CLOCK_MONOTONIC around getaddrinfo() alone.
+ * cache (the contender's or a daemon's) answers it; a NAME of "@" stands
+ * for no suffix there: the name is PREFIX<i> alone, without a dot (a
+ * short name that the search list completes). Each lookup is timed with
+ * CLOCK_MONOTONIC around getaddrinfo() alone.
  *
  * The same source builds against glibc (build/bench/lookup, which
  * LD_PRELOAD can reach) and statically against musl (musl-gcc -static,
@@ -107,7 +109,10 @@ static void *bench_worker(void *arg)
             /* Built before the clock starts; too long cannot happen (main
              * checks the longest name), but a cut name would still be a
              * valid, if different, name. */
-            snprintf(unique, sizeof(unique), "%s%ld.%s", B.prefix, i, name);
+            if (!strcmp(name, "@"))
+                snprintf(unique, sizeof(unique), "%s%ld", B.prefix, i);
+            else
+                snprintf(unique, sizeof(unique), "%s%ld.%s", B.prefix, i, name);
             name = unique;
         }
         t0 = bench_now_ns();
