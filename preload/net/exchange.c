@@ -352,6 +352,13 @@ static void lane_late(struct lane *l, uint64_t now_us)
     uint64_t cap = (uint64_t)cfg->resend_max_ms * US_PER_MS;
     if (cap < l->interval_us)
         cap = l->interval_us;   /* an RTO above the cap is not shortened */
+    /* Over TCP, a late reply most likely sits behind a lost segment: the
+     * stream waits for TCP's own retransmission (200 ms at least on
+     * Linux), and a re-send on it would wait behind the same hole. The
+     * re-send goes over UDP, as in UDP mode; the TCP question stays
+     * open and may still answer first. */
+    if (l->tcp && lane_open_udp(l))
+        return;
     lane_send(l, now_us);
     l->interval_us = (uint32_t)(next > cap ? cap : next);
 }
