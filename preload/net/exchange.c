@@ -40,6 +40,11 @@
 #define EXCHANGE_EDNS_SIZE 1200
 #define EXCHANGE_MAX_LANES (FR_ENGINE_MAX_QUESTIONS * FR_MAX_SERVERS)
 #define US_PER_MS 1000u
+/* Floor of a TCP question's re-send time: below it, a question pending on
+ * a busy connection (threads waiting their turn to read, a loaded host, a
+ * server answering pipelined questions one by one) is no sign of a lost
+ * segment. */
+#define EXCHANGE_TCP_RTO_MIN_US (20u * US_PER_MS)
 
 static struct {
     _Atomic uint64_t questions, sent, won, failed;
@@ -78,6 +83,7 @@ struct lane {
     unsigned refused;       /* of which: connection refused */
     int started, done;
     int tcp;                /* asked over the shared TCP connection */
+    uint64_t late_us;       /* when the re-send time last passed */
     struct tsend *tsends;
 };
 
@@ -214,9 +220,10 @@ static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsig
     }
 
     if (ev == FR_TABLE_ANSWER) {
-        uint64_t rtt = now - sent_us;
-        fr_table_record(x->gen, l->server, FR_TABLE_ANSWER, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt,
-                        now);
+        /* sent_us 0: no round trip to take from this reply (see its caller). */
+        uint64_t rtt = sent_us ? now - sent_us : 0;
+        fr_table_record(x->gen, l->server, sent_us ? FR_TABLE_ANSWER : FR_TABLE_ANSWER_UNTIMED,
+                        rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt, now);
         if (q->done)
             return;   /* a late reply: measured, not needed */
         uint8_t *copy = malloc((size_t)alen);
@@ -327,6 +334,7 @@ static void lane_send(struct lane *l, uint64_t now_us)
             return;
         }
         /* Not accepting connections (or no descriptor): UDP, at once. */
+        fr_log(FR_LOG_DEBUG, "exchange", "%s: cannot ask over TCP; UDP", q->x->cfg->servers[l->server].text);
         if (lane_open_udp(l))
             return;
     }
@@ -348,6 +356,7 @@ static void lane_late(struct lane *l, uint64_t now_us)
     const struct fr_config *cfg = l->q->x->cfg;
     if (l->outstanding)
         fr_table_record(l->q->x->gen, l->server, FR_TABLE_TIMEOUT, 0, now_us);
+    l->late_us = now_us;
     uint64_t next = (uint64_t)l->interval_us * 2;
     uint64_t cap = (uint64_t)cfg->resend_max_ms * US_PER_MS;
     if (cap < l->interval_us)
@@ -357,8 +366,12 @@ static void lane_late(struct lane *l, uint64_t now_us)
      * Linux), and a re-send on it would wait behind the same hole. The
      * re-send goes over UDP, as in UDP mode; the TCP question stays
      * open and may still answer first. */
-    if (l->tcp && lane_open_udp(l))
-        return;
+    if (l->tcp) {
+        fr_log(FR_LOG_DEBUG, "exchange", "%s: late over TCP; UDP", cfg->servers[l->server].text);
+        fr_tcp_mark_late(&l->q->x->cfg->servers[l->server], now_us);
+        if (lane_open_udp(l))
+            return;
+    }
     lane_send(l, now_us);
     l->interval_us = (uint32_t)(next > cap ? cap : next);
 }
@@ -435,6 +448,11 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
         l->start_us = x->start_us + s->start_us;
         l->interval_us = s->rto_us;
         l->tcp = cfg->tcp && fr_tcp_usable(&cfg->servers[l->server], x->start_us);
+        /* Over TCP a reply is late only when the stream stalls (loss is
+         * TCP's to repair): threads queueing for the reader role on a busy
+         * host must not look like loss and send the question over UDP. */
+        if (l->tcp && l->interval_us < EXCHANGE_TCP_RTO_MIN_US)
+            l->interval_us = EXCHANGE_TCP_RTO_MIN_US;
         /* Servers asked at once over UDP are opened now, so that a failure
          * to set up sends the call to libc rather than half-asking. */
         if (!l->tcp && s->start_us == 0 && fr_transport_open(&l->t, &cfg->servers[l->server], cfg->use_vc))
@@ -489,7 +507,11 @@ static void question_tcp_outcomes(struct question_state *q, uint64_t now_us)
                 continue;
             ts->delivered = 1;
             if (ts->tq.err == 0) {
-                lane_reply(l, ts->sent_us, ARES_SUCCESS, ts->tq.reply, (int)ts->tq.reply_len);
+                /* Karn's rule: a reply that came after this question was
+                 * late (and asked again) gives no round trip: over TCP it
+                 * most likely waited for a retransmitted segment. */
+                uint64_t timed = l->late_us > ts->sent_us ? 0 : ts->sent_us;
+                lane_reply(l, timed, ARES_SUCCESS, ts->tq.reply, (int)ts->tq.reply_len);
             } else if (ts->tq.err == ECONNREFUSED) {
                 lane_reply(l, ts->sent_us, ARES_ECONNREFUSED, NULL, 0);
             } else {

@@ -152,8 +152,10 @@ void fr_table_record(unsigned gen, unsigned idx, enum fr_table_event ev, uint32_
         e->sent++;
         break;
     case FR_TABLE_ANSWER:
+    case FR_TABLE_ANSWER_UNTIMED:
         e->answers++;
-        sample(e, rtt_us);
+        if (ev == FR_TABLE_ANSWER)
+            sample(e, rtt_us);
         e->fails = 0;
         e->last_ok_us = now_us;
         break;

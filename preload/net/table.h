@@ -35,6 +35,10 @@
 enum fr_table_event {
     FR_TABLE_SENT,          /* a datagram (or TCP message) went out */
     FR_TABLE_ANSWER,        /* NOERROR/NXDOMAIN reply: rtt_us is its round trip */
+    FR_TABLE_ANSWER_UNTIMED, /* the same, but its time says nothing of the
+                              * server (Karn: over TCP, a reply that came
+                              * after its question was asked again waited
+                              * for the transport's loss recovery) */
     FR_TABLE_WON,           /* that answer was the one the question took */
     FR_TABLE_TIMEOUT,       /* a send's re-send time passed without a reply */
     FR_TABLE_SERVFAIL,

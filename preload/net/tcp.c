@@ -24,6 +24,11 @@
  * server without TCP must not cost a connect per question. */
 #define TCP_BACKOFF_US (1000u * 1000u)
 #define TCP_BACKOFF_MAX_US (30u * 1000u * 1000u)
+/* After a question on a connection went late, new questions go over UDP
+ * for this long or until a reply comes on it: the hole a lost segment
+ * leaves in the stream is filled by TCP's retransmission, 200 ms at the
+ * earliest on Linux (TCP_RTO_MIN). */
+#define TCP_STALL_US (300u * 1000u)
 /* RFC 7828's edns-tcp-keepalive option code; its value counts 100 ms. */
 #define TCP_OPT_KEEPALIVE 11
 #define TCP_KEEPALIVE_UNIT_US 100000u
@@ -47,6 +52,8 @@ struct conn {
     uint64_t last_use_us, idle_us;
     uint64_t backoff_until_us;
     unsigned failures;
+    uint64_t late_until_us;      /* a question went late: stalled until then,
+                                    or until a reply comes */
 };
 
 /* A thread's wake-up pipe: others write a byte to wake it. */
@@ -184,6 +191,7 @@ static void conn_close(struct conn *c, int err, uint64_t now_us)
     c->connecting = 0;
     c->wlen = 0;
     c->rlen = 0;
+    c->late_until_us = 0;
     if (err) {
         /* Refused: back off. Broken before it ever answered: reconnect
          * once (a reset can hit any connection), back off the second time
@@ -338,6 +346,7 @@ static void conn_deliver(struct conn *c, const uint8_t *m, size_t len)
         query_finish(q, copy ? 0 : ENOMEM);
         c->answered = 1;
         c->failures = 0;
+        c->late_until_us = 0;
         atomic_fetch_add(&stats.replies, 1);
         conn_keepalive(c, m, len);
         return;
@@ -460,6 +469,19 @@ __attribute__((destructor)) static void tcp_fini(void)
         pipe_close(p);
 }
 
+/* The kernel is recovering a lost segment we sent on c (TCP_INFO): what
+ * is sent behind it waits for its retransmission. */
+static int conn_recovering(const struct conn *c)
+{
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    if (c->fd < 0 || c->connecting || getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0)
+        return 0;
+    /* Recovery or Loss: a segment is being retransmitted (Disorder and
+     * CWR come with bursts on a busy host and lose nothing). */
+    return ti.tcpi_ca_state >= TCP_CA_Recovery || ti.tcpi_retransmits > 0;
+}
+
 int fr_tcp_usable(const struct fr_server *sv, uint64_t now_us)
 {
     pthread_once(&once, tcp_init);
@@ -468,8 +490,24 @@ int fr_tcp_usable(const struct fr_server *sv, uint64_t now_us)
     pthread_mutex_lock(&mu);
     struct conn *c = conn_find(sv, 0);
     int ok = !c || now_us >= c->backoff_until_us;
+    if (ok && c && now_us < c->late_until_us)
+        ok = 0;
+    if (ok && c && c->pending && fd_is(c->fd, c->dev, c->ino) && conn_recovering(c))
+        ok = 0;
     pthread_mutex_unlock(&mu);
     return ok;
+}
+
+void fr_tcp_mark_late(const struct fr_server *sv, uint64_t now_us)
+{
+    pthread_once(&once, tcp_init);
+    if (!init_ok)
+        return;
+    pthread_mutex_lock(&mu);
+    struct conn *c = conn_find(sv, 0);
+    if (c && c->fd >= 0)
+        c->late_until_us = now_us + TCP_STALL_US;
+    pthread_mutex_unlock(&mu);
 }
 
 static void kick_reader(const struct tpipe *me)

@@ -58,9 +58,17 @@ struct fr_tcp_query {
     struct fr_tcp_query *next;
 };
 
-/* 0 when sv can be asked over TCP now (no connection failure being
- * backed off). */
+/* 1 when sv can be asked over TCP now: no connection failure being
+ * backed off, the kernel not recovering a lost segment on it (TCP_INFO),
+ * and no question on it late since its last reply (fr_tcp_mark_late):
+ * a stream with a late reply most likely waits behind a lost segment for
+ * TCP's own retransmission, and questions sent on it now would wait too. */
 int fr_tcp_usable(const struct fr_server *sv, uint64_t now_us);
+
+/* A question sent to sv over TCP went past its re-send time: until a
+ * reply comes on that connection (or 300 ms pass), it counts as stalled
+ * (fr_tcp_usable). */
+void fr_tcp_mark_late(const struct fr_server *sv, uint64_t now_us);
 
 /* Queue query (qlen bytes, ID already set) to sv. 0, or -1 (nothing
  * queued: no memory, no descriptor, or sv refuses connections). */
