@@ -375,3 +375,18 @@ Test(plan, server_list_change_clears)
     cr_expect_eq(v[0].samples, 0, "stale generation ignored");
     fr_config_free(other);
 }
+
+/* Threads read the clock at different moments: a snapshot taken with a
+ * time a little older than another thread's last answer keeps what the
+ * table knows (no wrap-around into "forgotten"). */
+Test(plan, snapshot_older_than_last_event)
+{
+    struct fr_plan pl;
+    plan_at(T0, &pl);
+    answer(1, 400, T0 + 2 * MS);
+    event(0, FR_TABLE_TIMEOUT, T0 + 2 * MS);
+    plan_at(T0 + 1 * MS, &pl);
+    cr_expect_not(pl.cold, "the answer was forgotten");
+    cr_expect_eq(pl.step[0].server, 1);
+    cr_expect_eq(pl.step[2].server, 0, "the failure was forgotten");
+}

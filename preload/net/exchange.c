@@ -44,7 +44,7 @@
  * a busy connection (threads waiting their turn to read, a loaded host, a
  * server answering pipelined questions one by one) is no sign of a lost
  * segment. */
-#define EXCHANGE_TCP_RTO_MIN_US (20u * US_PER_MS)
+#define EXCHANGE_TCP_RTO_MIN_US (10u * US_PER_MS)
 
 static struct {
     _Atomic uint64_t questions, sent, won, failed;

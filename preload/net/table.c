@@ -86,9 +86,11 @@ static void clear_for(const struct fr_config *cfg)
  * one that has not failed, for FR_TABLE_FORGET_US. */
 static void age(struct entry *e, uint64_t now_us)
 {
-    if (e->samples && now_us - e->last_ok_us > FR_TABLE_FORGET_US)
+    /* Threads pass times read at different moments: a snapshot's time may
+     * be a little older than another thread's last event (no wrap-around). */
+    if (e->samples && now_us > e->last_ok_us && now_us - e->last_ok_us > FR_TABLE_FORGET_US)
         e->samples = 0;
-    if (e->fails && now_us - e->last_fail_us > FR_TABLE_FORGET_US)
+    if (e->fails && now_us > e->last_fail_us && now_us - e->last_fail_us > FR_TABLE_FORGET_US)
         e->fails = 0;
 }
 

@@ -400,7 +400,9 @@ static void sweep_idle(uint64_t now_us)
 {
     for (unsigned i = 0; i < FR_TCP_MAX_CONNS; i++) {
         struct conn *c = &conns[i];
-        if (c->fd >= 0 && !c->pending && now_us - c->last_use_us >= c->idle_us)
+        /* Threads pass times read at different moments: one read before
+         * another thread's last use must not wrap the difference around. */
+        if (c->fd >= 0 && !c->pending && now_us > c->last_use_us && now_us - c->last_use_us >= c->idle_us)
             conn_close(c, 0, now_us);
     }
 }
@@ -582,7 +584,8 @@ int fr_tcp_send(const struct fr_server *sv, const uint8_t *q, size_t qlen, struc
     tq->conn = (int)(c - conns);
     tq->next = c->pending;
     c->pending = tq;
-    c->last_use_us = now_us;
+    if (now_us > c->last_use_us)
+        c->last_use_us = now_us;
     atomic_fetch_add(&stats.queries, 1);
     conn_flush(c, now_us);
     /* The reader must poll a new connection, or one with bytes to write. */
