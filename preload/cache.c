@@ -149,17 +149,15 @@ static void fr_cache_reg_init(void)
 
 /* ---- keys ---- */
 
-/* Lower-case name into out (FR_CACHE_NAME_MAX octets) without its trailing
- * dot and hash it with qtype and qclass. */
-static enum fr_status fr_cache_key(const char *name, uint16_t qtype, uint16_t qclass,
-                                   char *out, size_t *outlen, uint32_t *hash)
+enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
+                            size_t *outlen, uint32_t *hash)
 {
     size_t n, i, bs = 0;
     uint32_t h = 2166136261u;  /* FNV-1a offset basis */
 
     if (!name)
         return FR_BADNAME;
-    n = strnlen(name, FR_CACHE_NAME_MAX + 2);
+    n = strnlen(name, max + 2);
     /* One trailing dot means the same name (absolute form), unless it is
      * escaped ("a\." ends in a label holding a dot). */
     if (n > 0 && name[n - 1] == '.') {
@@ -168,7 +166,7 @@ static enum fr_status fr_cache_key(const char *name, uint16_t qtype, uint16_t qc
         if (bs % 2 == 0)
             n--;
     }
-    if (n > FR_CACHE_NAME_MAX)
+    if (n > max)
         return FR_BADNAME;
     for (i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)name[i];
@@ -426,7 +424,7 @@ enum fr_cache_hit fr_cache_lookup(struct fr_cache *c, const char *name, uint16_t
     enum fr_cache_hit hit = FR_CACHE_MISS;
     int dead = 0;
 
-    if (!c || fr_cache_key(name, qtype, qclass, key, &keylen, &hash) != FR_OK)
+    if (!c || fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash) != FR_OK)
         return FR_CACHE_MISS;
     struct fr_cache_shard *sh = fr_cache_shard_of(c, hash);
 
@@ -520,7 +518,7 @@ static int fr_cache_question_is(const uint8_t *msg, size_t len, const char *key,
         rr.section != FR_SEC_QUESTION || rr.type != qtype || rr.rclass != qclass)
         return 0;
     if (fr_msg_name_text(msg, len, rr.name_off, text, sizeof text) != FR_OK ||
-        fr_cache_key(text, qtype, qclass, qkey, &qlen, &h) != FR_OK)
+        fr_cache_key(text, FR_CACHE_NAME_MAX, qtype, qclass, qkey, &qlen, &h) != FR_OK)
         return 0;
     return qlen == keylen && memcmp(qkey, key, keylen) == 0;
 }
@@ -543,7 +541,7 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
         st = FR_RANGE;
         goto done;
     }
-    st = fr_cache_key(name, qtype, qclass, key, &keylen, &hash);
+    st = fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash);
     if (st != FR_OK)
         goto done;
     if (fr_msg_cache_ttl(msg, len, &ttl, &negative) != FR_OK ||

@@ -115,4 +115,10 @@ void fr_cache_clear(struct fr_cache *c);
 struct fr_cache_stats { uint64_t hits, misses, stale, refresh, stores, evictions; size_t entries, bytes; };
 void fr_cache_stats(struct fr_cache *c, struct fr_cache_stats *out);
 
+/* The key of a question, as both caches use it: name lower-cased (ASCII)
+ * into out (max octets) without its one unescaped trailing dot, and a
+ * hash of it with qtype and qclass. FR_BADNAME: NULL or longer than max. */
+enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
+                            size_t *outlen, uint32_t *hash);
+
 #endif

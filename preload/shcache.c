@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "clock.h"
 #include "fork.h"
 #include "log.h"
@@ -177,37 +178,11 @@ static uint64_t shc_header_sum(const struct shc_file *f)
 
 /* ---- keys ---- */
 
-/* Lower-case name without its trailing dot into out (FR_SHCACHE_NAME_MAX
- * octets); the hash covers name, qtype and qclass. */
+/* The in-process cache's key (cache.h), for names a slot can hold. */
 static enum fr_status shc_key(const char *name, uint16_t qtype, uint16_t qclass, char *out, size_t *outlen,
                               uint32_t *hash)
 {
-    size_t n, i, bs = 0;
-    uint32_t h = 2166136261u;  /* FNV-1a */
-    if (!name)
-        return FR_BADNAME;
-    n = strnlen(name, FR_SHCACHE_NAME_MAX + 2);
-    /* One unescaped trailing dot names the same (absolute) name. */
-    if (n > 0 && name[n - 1] == '.') {
-        for (i = n - 1; i > 0 && name[i - 1] == '\\'; i--)
-            bs++;
-        if (bs % 2 == 0)
-            n--;
-    }
-    if (n > FR_SHCACHE_NAME_MAX)
-        return FR_BADNAME;
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch - 'A' + 'a');
-        out[i] = (char)ch;
-        h = (h ^ ch) * 16777619u;
-    }
-    h = (h ^ qtype) * 16777619u;
-    h = (h ^ qclass) * 16777619u;
-    *outlen = n;
-    *hash = (uint32_t)shc_mix(h);
-    return FR_OK;
+    return fr_cache_key(name, FR_SHCACHE_NAME_MAX, qtype, qclass, out, outlen, hash);
 }
 
 /* 1 when msg is a reply fit to be cached, whose question is exactly
