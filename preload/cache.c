@@ -296,8 +296,8 @@ static void fr_cache_put32(uint8_t *p, uint32_t v)
  * The OPT pseudo-record's TTL field holds extended RCODE and flags. The
  * reply was validated when stored, so the walk cannot fail halfway; if it
  * did, the records before stay rewritten, which is harmless. */
-static void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl,
-                               uint32_t ttl_left, int stale)
+void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t ttl_left,
+                        int stale)
 {
     struct fr_msg_iter it;
     struct fr_msg_rr rr;

@@ -426,39 +426,6 @@ static uint32_t shc_set(const struct fr_shcache *sc, uint32_t hash)
     return (uint32_t)(((uint64_t)hash * sc->nsets) >> 32) * SHC_WAYS;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* Every record's TTL: max(ttl, floor) - elapsed, at least 0, at most left
- * (the OPT pseudo-record's TTL field is flags; left alone). */
-static void shc_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t left)
-{
-    struct fr_msg_iter it;
-    struct fr_msg_rr rr;
-    if (fr_msg_iter_init(&it, msg, len) != FR_OK)
-        return;
-    while (fr_msg_iter_next(&it, &rr) == FR_OK) {
-        if (rr.section == FR_SEC_QUESTION || rr.type == FR_T_OPT)
-            continue;
-        uint8_t *p = msg + rr.rdata_off - 6;   /* TTL, then RDLENGTH, then RDATA */
-        uint32_t t = get32(p);
-        if (t < floor_ttl)
-            t = floor_ttl;
-        t = t > elapsed ? t - elapsed : 0;
-        put32(p, t < left ? t : left);
-    }
-}
-
 enum fr_status fr_shcache_lookup(struct fr_shcache *sc, uint64_t view, const char *name, uint16_t qtype,
                                  uint16_t qclass, uint64_t now_ms, uint8_t *msg, size_t cap, size_t *len,
                                  uint32_t *ttl_left)
@@ -493,7 +460,7 @@ enum fr_status fr_shcache_lookup(struct fr_shcache *sc, uint64_t view, const cha
         uint32_t left = (uint32_t)((h->expire_ms - now_ms + 999) / 1000);
         uint32_t elapsed = now_ms > h->stored_ms ? (uint32_t)((now_ms - h->stored_ms) / 1000) : 0;
         memcpy(msg, m, h->msglen);
-        shc_countdown(msg, h->msglen, elapsed, h->floor_ttl, left);
+        fr_cache_countdown(msg, h->msglen, elapsed, h->floor_ttl, left, 0);
         *len = h->msglen;
         *ttl_left = left;
         if (!sc->readonly) {
