@@ -211,6 +211,19 @@ static void conn_close(struct conn *c, int err, uint64_t now_us)
     c->answered = 0;
 }
 
+/* 1 when c's descriptor is still fastres's socket. Else the program
+ * closed it or reuses the number: forget it, never closing, reading or
+ * writing it; the questions on it are lost (asked again). */
+static int conn_still_ours(struct conn *c, uint64_t now_us)
+{
+    if (c->fd < 0 || fd_is(c->fd, c->dev, c->ino))
+        return 1;
+    c->fd = -1;
+    conn_fail_pending(c, ECONNRESET);
+    conn_close(c, 0, now_us);
+    return 0;
+}
+
 static struct conn *conn_find(const struct fr_server *sv, int create)
 {
     struct conn *free_slot = NULL;
@@ -541,12 +554,7 @@ int fr_tcp_send(const struct fr_server *sv, const uint8_t *q, size_t qlen, struc
     struct conn *c = conn_find(sv, 1);
     if (!c || now_us < c->backoff_until_us)
         goto done;
-    if (c->fd >= 0 && !fd_is(c->fd, c->dev, c->ino)) {
-        /* The program closed our socket or reuses its number. */
-        c->fd = -1;
-        conn_fail_pending(c, ECONNRESET);
-        conn_close(c, 0, now_us);
-    }
+    conn_still_ours(c, now_us);
     if (c->fd < 0) {
         int again = c->last_use_us != 0;
         if (conn_open(c, now_us) != 0)
@@ -639,12 +647,8 @@ unsigned fr_tcp_pollfds(struct pollfd *pfd, int *reader)
             struct conn *c = &conns[i];
             if (c->fd < 0)
                 continue;
-            if (!fd_is(c->fd, c->dev, c->ino)) {
-                c->fd = -1;   /* not ours: never closed, never read */
-                conn_fail_pending(c, ECONNRESET);
-                conn_close(c, 0, 0);
+            if (!conn_still_ours(c, 0))
                 continue;
-            }
             short ev = POLLIN;
             if (c->connecting || c->wlen)
                 ev |= POLLOUT;
