@@ -553,6 +553,21 @@ static int domain_of(const struct fr_hostdata *d, char **out)
     return 1;
 }
 
+/* One of nrl_domainname's tries, whose lookup ended with st (d its
+ * answer): what the resolver left goes to *left, the domain of the
+ * answer's name to *dom. 1 found, 0 not, -1 when the call must go to libc.
+ * Frees d. */
+static int domain_try(enum fr_status st, struct fr_hostdata *d, enum fr_status *left, char **dom)
+{
+    int found = 0;
+    if (resolver_left != FR_PUNT)
+        *left = resolver_left;
+    if (st == FR_OK)
+        found = domain_of(d, dom);
+    fr_hostdata_free(d);
+    return st == FR_PUNT || st == FR_NOMEM ? -1 : found;
+}
+
 enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char **domain,
                                        enum fr_status *left)
 {
@@ -569,18 +584,11 @@ enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char *
      * dot, then by name), 127.0.0.1 by address; the first official name
      * with a dot gives the domain. */
     char *dom = NULL;
-    int found = 0;
-    enum fr_status st = FR_OK;
     struct fr_hostdata *d = NULL;
     char host[256];
-    st = fr_hostent_query(cfg, "localhost", AF_INET, &d);
-    if (resolver_left != FR_PUNT)
-        *left = resolver_left;
-    if (st == FR_OK)
-        found = domain_of(d, &dom);
-    fr_hostdata_free(d);
-    d = NULL;
-    if (st == FR_PUNT || st == FR_NOMEM)
+    enum fr_status st = fr_hostent_query(cfg, "localhost", AF_INET, &d);
+    int found = domain_try(st, d, left, &dom);
+    if (found < 0)
         goto fail;
     if (!found) {
         if (gethostname(host, sizeof host) != 0)
@@ -593,26 +601,16 @@ enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char *
         }
     }
     if (!found) {
-        st = fr_hostent_query(cfg, host, AF_INET, &d);
-        if (resolver_left != FR_PUNT)
-            *left = resolver_left;
-        if (st == FR_OK)
-            found = domain_of(d, &dom);
-        fr_hostdata_free(d);
         d = NULL;
-        if (st == FR_PUNT || st == FR_NOMEM)
+        st = fr_hostent_query(cfg, host, AF_INET, &d);
+        if ((found = domain_try(st, d, left, &dom)) < 0)
             goto fail;
     }
     if (!found) {
         static const unsigned char lo[4] = { 127, 0, 0, 1 };
-        st = fr_hostent_query_addr(cfg, lo, 4, AF_INET, &d);
-        if (resolver_left != FR_PUNT)
-            *left = resolver_left;
-        if (st == FR_OK)
-            found = domain_of(d, &dom);
-        fr_hostdata_free(d);
         d = NULL;
-        if (st == FR_PUNT || st == FR_NOMEM)
+        st = fr_hostent_query_addr(cfg, lo, 4, AF_INET, &d);
+        if ((found = domain_try(st, d, left, &dom)) < 0)
             goto fail;
     }
     if (found && !dom)
