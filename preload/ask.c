@@ -238,7 +238,6 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
              * now and let the refresh come in behind (refresh.h). */
             if (h == FR_CACHE_REFRESH)
                 fr_refresh_start(cfg, it[i].name, it[i].qtype, qclass);
-            fr_shcache_note(0, 0, 0, 1);
             reply_set(rep, buf, len);
             reply_recase(rep, it[i].name);
             qs->st = rep->msg ? FR_OK : FR_NOMEM;
@@ -283,7 +282,7 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
             sent += race[r].sent;
             failed += race[r].status != FR_OK && !race[r].abandoned;
         }
-        fr_shcache_note(nrace, sent, failed, 0);
+        fr_shcache_note(nrace, sent, failed);
         for (unsigned r = 0; r < nrace; r++) {
             struct fr_ask_item *t = &it[idx[r]];
             struct fr_ask_state *qs = t->qs;

@@ -116,7 +116,7 @@ struct shc_file {
      * shows them for programs that never print FASTRES_STATS (they leave
      * with _exit, as ssh does). Zero in a file made before they existed:
      * the header area was zero there. */
-    _Atomic uint64_t upstream_questions, upstream_sent, upstream_failed, local_hits;
+    _Atomic uint64_t upstream_questions, upstream_sent, upstream_failed;
 };
 _Static_assert(sizeof(struct shc_file) <= SHC_HEADER, "header size");
 
@@ -660,7 +660,6 @@ void fr_shcache_stats(struct fr_shcache *sc, uint64_t now_ms, struct fr_shcache_
         s.upstream_questions = atomic_load_explicit(&sc->hdr->upstream_questions, memory_order_relaxed);
         s.upstream_sent = atomic_load_explicit(&sc->hdr->upstream_sent, memory_order_relaxed);
         s.upstream_failed = atomic_load_explicit(&sc->hdr->upstream_failed, memory_order_relaxed);
-        s.local_hits = atomic_load_explicit(&sc->hdr->local_hits, memory_order_relaxed);
         for (uint32_t i = 0; i < sc->nslots; i++) {
             struct shc_slot *sl = &sc->slots[i];
             uint32_t q1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
@@ -822,7 +821,7 @@ int fr_shcache_get(const struct fr_config *cfg, const char *name, uint16_t qtype
     return hit;
 }
 
-void fr_shcache_note(uint64_t questions, uint64_t sent, uint64_t failed, uint64_t local_hits)
+void fr_shcache_note(uint64_t questions, uint64_t sent, uint64_t failed)
 {
     struct fr_shcache *sc = atomic_load_explicit(&shc_proc, memory_order_acquire);
     if (atomic_load_explicit(&shc_state, memory_order_acquire) != SHC_READY || !sc || sc->readonly)
@@ -833,8 +832,6 @@ void fr_shcache_note(uint64_t questions, uint64_t sent, uint64_t failed, uint64_
         atomic_fetch_add_explicit(&sc->hdr->upstream_sent, sent, memory_order_relaxed);
     if (failed)
         atomic_fetch_add_explicit(&sc->hdr->upstream_failed, failed, memory_order_relaxed);
-    if (local_hits)
-        atomic_fetch_add_explicit(&sc->hdr->local_hits, local_hits, memory_order_relaxed);
 }
 
 void fr_shcache_stats_print(void)

@@ -93,7 +93,7 @@ struct fr_shcache_stats {
     uint64_t live_bytes;                 /* name + reply bytes of live entries */
     uint64_t hits, misses, stores, evictions, contended, rejected;
     /* fastres's counters over every process (fr_shcache_note) */
-    uint64_t upstream_questions, upstream_sent, upstream_failed, local_hits;
+    uint64_t upstream_questions, upstream_sent, upstream_failed;
 };
 void fr_shcache_stats(struct fr_shcache *sc, uint64_t now_ms, struct fr_shcache_stats *out);
 
@@ -128,9 +128,10 @@ int fr_shcache_default_path(char *buf, size_t n);
 int fr_shcache_get(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass, uint8_t *msg,
                    size_t cap, size_t *len);
 /* Add to the counters in the file, when the process has it open:
- * questions asked upstream, datagrams sent, questions left unanswered,
- * answers from the in-process cache. */
-void fr_shcache_note(uint64_t questions, uint64_t sent, uint64_t failed, uint64_t local_hits);
+ * questions asked upstream, datagrams sent, questions left unanswered.
+ * (Not called on a cache hit: an atomic add on a line every process
+ * shares would cost the hit path.) */
+void fr_shcache_note(uint64_t questions, uint64_t sent, uint64_t failed);
 /* Offer a reply from upstream to the shared cache (no result: best effort). */
 void fr_shcache_put(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass,
                     const uint8_t *msg, size_t len);

@@ -117,9 +117,9 @@ int main(int argc, char **argv)
            (unsigned long long)s.stores, (unsigned long long)s.evictions, (unsigned long long)s.contended,
            (unsigned long long)s.rejected);
     printf("  fastres in all processes: %llu questions asked upstream, %llu datagrams sent, %llu "
-           "unanswered; %llu answers from in-process caches\n",
+           "unanswered\n",
            (unsigned long long)s.upstream_questions, (unsigned long long)s.upstream_sent,
-           (unsigned long long)s.upstream_failed, (unsigned long long)s.local_hits);
+           (unsigned long long)s.upstream_failed);
     if (entries)
         fr_shcache_walk(sc, now, print_entry, NULL);
     fr_shcache_close(sc);
