@@ -27,7 +27,7 @@ CRIT_LIBS    := $(or $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null),-lcrite
 FR_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
 	-Wall -Wextra -Wshadow -Wno-unused-parameter -O2 -g -Ipreload $(CARES_CFLAGS) \
 	-MMD -MP $(SAN_FLAGS)
-# --wrap=fopen: see preload/rand.c (c-ares's random file without a descriptor).
+# --wrap=fopen: see preload/net/rand.c (c-ares's random file without a descriptor).
 FR_LDFLAGS := -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,--no-undefined -Wl,--wrap=fopen $(SAN_FLAGS)
 
 LIB_SRCS  := $(sort $(wildcard preload/*.c preload/*/*.c))
@@ -153,7 +153,7 @@ fuzz: deps fuzz-build
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
 
--include $(wildcard $(FUZZ_BUILD)/preload/*.d $(FUZZ_BUILD)/test/fuzz/*.d)
+-include $(wildcard $(FUZZ_BUILD)/preload/*/*.d $(FUZZ_BUILD)/test/fuzz/*.d)
 # FUZZ-END
 
 clean:
@@ -161,7 +161,7 @@ clean:
 
 # STAT-BEGIN (fastres-stat: what the shared cache file holds)
 # A C program, not a script: it reads the binary, concurrently written file
-# with the library's own checks (preload/shcache.c), linked from its objects.
+# with the library's own checks (preload/lookup/shcache.c), linked from its objects.
 STAT := $(BUILD)/fastres-stat
 all: $(STAT)
 check-fast: $(STAT)

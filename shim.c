@@ -15,14 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "gai.h"
-#include "hostent.h"
-#include "log.h"
-#include "real.h"
-#include "resolve.h"
-#include "resq.h"
-#include "shcache.h"
+#include "base/config.h"
+#include "api/gai.h"
+#include "api/hostent.h"
+#include "base/log.h"
+#include "base/real.h"
+#include "lookup/resolve.h"
+#include "api/resq.h"
+#include "lookup/shcache.h"
 
 #define FR_EXPORT __attribute__((visibility("default")))
 

@@ -32,7 +32,7 @@
  * be made (bad arguments, no memory, file errors): failed lookups are
  * results, not errors.
  *
- * Standalone tool: it reads the real clock directly (preload/clock.h is
+ * Standalone tool: it reads the real clock directly (preload/base/clock.h is
  * for the library, whose time tests fake). */
 #include <errno.h>
 #include <getopt.h>

@@ -126,7 +126,7 @@ for d in /run/nscd /var/run/nscd /run/systemd/resolve; do
 done
 # Environment that changes glibc's resolver behaviour.
 unset LOCALDOMAIN RES_OPTIONS HOSTALIASES
-# fastres's shared cache (preload/shcache.c): off in the lab unless a test
+# fastres's shared cache (preload/lookup/shcache.c): off in the lab unless a test
 # turns it on (answers must not carry over between tests), and never the
 # machine's file: a private /dev/shm, no XDG_RUNTIME_DIR.
 export FASTRES_SHARED_CACHE=0

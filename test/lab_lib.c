@@ -4,7 +4,7 @@
  * (both in glibc's libc since 2.34). The record walk in lab_dns_parse() is
  * hand-written: libresolv's ns_initparse()/ns_parserr() would do it, but
  * test binaries are not linked with -lresolv, and the code under test
- * (preload/msg.c) must not check itself. */
+ * (preload/dns/msg.c) must not check itself. */
 #include "lab_lib.h"
 
 #include <arpa/inet.h>

@@ -106,7 +106,7 @@ const char *lab_env_get(const char *name);
 int lab_write_file(const char *path, const char *text);
 
 /* Real CLOCK_MONOTONIC in milliseconds, for generous wall-clock bounds
- * (code under test reads time through preload/clock.h instead). */
+ * (code under test reads time through preload/base/clock.h instead). */
 double lab_now_ms(void);
 
 /* Path of a helper program: $FASTRES_TEST_TOOLS/name (default

@@ -1,4 +1,4 @@
-/* fastres: tests for preload/cache.c (the answer cache).
+/* fastres: tests for preload/lookup/cache.c (the answer cache).
  *
  * Replies are built by hand here (wire form), so each test states exactly
  * the records and TTLs it feeds the cache. Time is the fake clock: no test
@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "clock.h"
-#include "msg.h"
+#include "lookup/cache.h"
+#include "base/clock.h"
+#include "dns/msg.h"
 
 /* Fake clock start: anything but 0 (0 means "real clock"). */
 #define T0 1000000000ull

@@ -1,4 +1,4 @@
-/* fastres: tests for preload/config.c (resolv.conf, nsswitch.conf and
+/* fastres: tests for preload/base/config.c (resolv.conf, nsswitch.conf and
  * FASTRES_* settings).
  *
  * No network. Every case goes through fr_config_parse() with the file
@@ -25,7 +25,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "lab_lib.h"
 
 /* Largest stderr output one parse may produce in these tests. */

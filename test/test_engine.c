@@ -1,4 +1,4 @@
-/* fastres: tests for preload/engine.c (the race), inside the lab.
+/* fastres: tests for preload/net/engine.c (the race), inside the lab.
  *
  * Each test starts its upstreams (faultdns for misbehaving servers,
  * dnsmasq for a real one) on 127.0.0.x, builds a configuration with
@@ -22,10 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "engine.h"
+#include "base/config.h"
+#include "net/engine.h"
 #include "lab_lib.h"
-#include "msg.h"
+#include "dns/msg.h"
 
 #define ADDR1 "127.0.0.3"
 #define ADDR2 "127.0.0.4"

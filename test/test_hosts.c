@@ -1,4 +1,4 @@
-/* Tests for preload/hosts.c: a differential test against glibc's own
+/* Tests for preload/base/hosts.c: a differential test against glibc's own
  * nss_files functions, plus re-check, limits, threads and fork.
  *
  * Runs inside test/lab.sh only: it rewrites /etc/hosts, which the lab
@@ -33,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "hosts.h"
+#include "base/clock.h"
+#include "base/hosts.h"
 
 /* glibc buffer for one call; doubled on ERANGE up to GLIBC_BUF_MAX. The
  * largest case (a line with thousands of aliases) needs well under 1 MiB. */

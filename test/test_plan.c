@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "net/plan.h"
 #include "net/table.h"
 

@@ -1,4 +1,4 @@
-/* Tests for preload/resolve.c and preload/refresh.c: the cache as the
+/* Tests for preload/lookup/resolve.c and preload/lookup/refresh.c: the cache as the
  * resolver uses it (expiry, negative answers, in-flight sharing,
  * serve-stale, refresh before expiry, clearing on configuration change,
  * fork), against a faultdns upstream in the lab. Upstream query counts
@@ -12,12 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "config.h"
+#include "base/clock.h"
+#include "base/config.h"
 #include "lab_lib.h"
-#include "msg.h"
-#include "refresh.h"
-#include "resolve.h"
+#include "dns/msg.h"
+#include "lookup/refresh.h"
+#include "lookup/resolve.h"
 
 #define UP "127.0.0.11"
 #define T0 1000000   /* fake clock start, ms */

@@ -1,4 +1,4 @@
-/* Tests for preload/shcache.c: the answer cache shared by a user's
+/* Tests for preload/lookup/shcache.c: the answer cache shared by a user's
  * processes.
  *
  * Each test works on its own file in a fresh temporary directory, passes
@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "msg.h"
-#include "shcache.h"
+#include "base/clock.h"
+#include "dns/msg.h"
+#include "lookup/shcache.h"
 
 #define T0 1700000000000ull        /* a wall-clock time in ms (2023) */
 #define VIEW 0x1234abcdull

@@ -1,4 +1,4 @@
-/* Tests for preload/sort.c: fr_sort_addrinfo must give glibc's own order.
+/* Tests for preload/api/sort.c: fr_sort_addrinfo must give glibc's own order.
  *
  * Each table row runs in a forked child that enters a fresh network +
  * mount namespace (nested inside test/lab.sh's when run by run-all.sh, so
@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "sort.h"
+#include "base/clock.h"
+#include "api/sort.h"
 
 /* Largest hosts list in the table (8 addresses x 3 socktypes fit). */
 #define ST_MAX_ADDRS 12

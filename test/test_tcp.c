@@ -18,10 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "engine.h"
+#include "base/config.h"
+#include "net/engine.h"
 #include "lab_lib.h"
-#include "msg.h"
+#include "dns/msg.h"
 #include "net/tcp.h"
 
 #define ADDR1 "127.0.0.3"

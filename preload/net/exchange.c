@@ -17,7 +17,7 @@
  * and records every send and outcome in the table, with the round trip of
  * every accepted reply, including late ones for a question already
  * answered (they still tell how fast that server is). */
-#include "engine.h"
+#include "net/engine.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -26,14 +26,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
-#include "msg.h"
-#include "plan.h"
-#include "rand.h"
-#include "table.h"
-#include "tcp.h"
-#include "transport.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "dns/msg.h"
+#include "net/plan.h"
+#include "net/rand.h"
+#include "net/table.h"
+#include "net/tcp.h"
+#include "net/transport.h"
 
 /* glibc's RESOLV_EDNS_BUFFER_SIZE: the payload size it advertises with
  * `options edns0`. fastres advertises the same so replies match. */

@@ -1,5 +1,5 @@
 /* fastres network layer: the scheduler (see plan.h). */
-#include "plan.h"
+#include "net/plan.h"
 
 #include <string.h>
 

@@ -28,8 +28,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "table.h"
+#include "base/config.h"
+#include "net/table.h"
 
 struct fr_plan_params {
     int race;                  /* FASTRES_MODE=race */

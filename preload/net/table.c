@@ -1,11 +1,11 @@
 /* fastres network layer: the per-server table (see table.h). */
-#include "table.h"
+#include "net/table.h"
 
 #include <pthread.h>
 #include <string.h>
 
-#include "fork.h"
-#include "log.h"
+#include "base/fork.h"
+#include "base/log.h"
 
 /* RFC 6298 2.2-2.3 with its constants: alpha = 1/8, beta = 1/4. */
 #define TABLE_ALPHA_SHIFT 3

@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "base/config.h"
 
 /* unbound keeps an address's RTT for 900 s (infra-ttl); so do we, for the
  * RTT and for the failures alike. */

@@ -1,5 +1,5 @@
 /* fastres network layer: persistent, pipelined DNS over TCP (see tcp.h). */
-#include "tcp.h"
+#include "net/tcp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fork.h"
-#include "log.h"
-#include "msg.h"
+#include "base/fork.h"
+#include "base/log.h"
+#include "dns/msg.h"
 
 /* A DNS message over TCP: a 16-bit length, then at most 65535 octets. */
 #define TCP_MSG_MAX 65535

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "base/config.h"
 
 /* RFC 7766 6.2.3 suggests idle timeouts of seconds; unbound closes idle
  * client connections after 10 s. */

@@ -1,5 +1,5 @@
 /* fastres network layer: the transport over c-ares (see transport.h). */
-#include "transport.h"
+#include "net/transport.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,8 +10,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "fork.h"
-#include "rand.h"
+#include "base/fork.h"
+#include "net/rand.h"
 
 static _Atomic uint64_t sockets_open;
 

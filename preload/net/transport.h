@@ -21,7 +21,7 @@
 #include <poll.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "base/config.h"
 
 /* c-ares 1.18 hands at most this many sockets per channel to ares_getsock. */
 #define FR_TRANSPORT_SOCKS ARES_GETSOCK_MAXNUM

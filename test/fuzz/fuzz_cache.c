@@ -1,5 +1,5 @@
 /* fastres fuzz harness: cache store -> lookup -> TTL count-down
- * (preload/cache.c) with a reply as it comes off the network.
+ * (preload/lookup/cache.c) with a reply as it comes off the network.
  *
  * Input: 4 octets of settings (cache clamps, lookup times), then the reply.
  * The reply is stored under its own question (as the engine does after
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
-#include "msg.h"
+#include "lookup/cache.h"
+#include "dns/msg.h"
 #include "fuzz.h"
 
 #define T0 1000000000ull

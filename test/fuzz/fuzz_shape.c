@@ -1,8 +1,8 @@
 /* fastres fuzz harness: shaping replies into getaddrinfo lists and
- * hostents (preload/gai.c, preload/hostent.c), the way fr_gai,
+ * hostents (preload/api/gai.c, preload/api/hostent.c), the way fr_gai,
  * fr_hostent_query and fr_hostent_fill do it after a search.
  *
- * The search itself (preload/resolve.c: cache, engine, network) is
+ * The search itself (preload/lookup/resolve.c: cache, engine, network) is
  * replaced at link time by fr_resolve_search below, which hands the
  * fuzzer's replies to the shapers after the same gate the engine puts
  * every upstream reply through (NOERROR or NXDOMAIN, not truncated,
@@ -20,11 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
-#include "gai.h"
-#include "hostent.h"
-#include "msg.h"
-#include "resolve.h"
+#include "base/config.h"
+#include "api/gai.h"
+#include "api/hostent.h"
+#include "dns/msg.h"
+#include "lookup/resolve.h"
 #include "fuzz.h"
 
 

@@ -1,0 +1,66 @@
+/* fastres: gethostbyname, gethostbyname2 and their _r forms.
+ *
+ * The lookup (fr_hostent_query) and the packing into a caller's buffer
+ * (fr_hostent_fill) are separate so that the non-reentrant forms can grow
+ * their per-thread buffer and pack again without asking twice. */
+#ifndef FR_HOSTENT_H
+#define FR_HOSTENT_H
+
+#include <netdb.h>
+#include <stddef.h>
+
+#include "base/config.h"
+#include "base/status.h"
+
+struct fr_hostdata;
+
+/* FR_OK with *out set; FR_NOTFOUND (HOST_NOT_FOUND), FR_NODATA (NO_DATA),
+ * FR_AGAIN (TRY_AGAIN), FR_FAIL (NO_RECOVERY), FR_NOMEM, or FR_PUNT. */
+enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, int af,
+                                struct fr_hostdata **out);
+/* Pack into ret/buf as gethostbyname_r does; FR_RANGE when buflen is too
+ * small. */
+enum fr_status fr_hostent_fill(const struct fr_hostdata *d, struct hostent *ret, char *buf,
+                               size_t buflen);
+void fr_hostdata_free(struct fr_hostdata *d);   /* accepts NULL */
+/* The h_errno glibc leaves after this answer: nss_files leaves
+ * HOST_NOT_FOUND behind even when it finds the name, nss_dns succeeds
+ * cleanly; FR_PUNT: untouched (nss_files by address). */
+enum fr_status fr_hostdata_residual(const struct fr_hostdata *d);
+/* What glibc's resolver leaves in the thread's h_errno after this
+ * thread's last fr_hostent_query, which gethostbyname_r callers see
+ * besides *h_errnop (measured against glibc 2.36): FR_PUNT when DNS was
+ * not asked (an /etc/hosts answer leaves h_errno untouched); after a
+ * search that found records, its residual (HOST_NOT_FOUND unless an
+ * earlier candidate failed otherwise), also when the answer then does
+ * not fit or holds no address; after a failed search, its failure. */
+enum fr_status fr_hostent_resolver_left(void);
+/* gethostbyaddr's lookup, as glibc 2.36 does it for "hosts: files dns"
+ * or "dns": /etc/hosts by address (hosts.h), then a PTR question for the
+ * in-addr.arpa / ip6.arpa name nss_dns builds (v4-mapped and
+ * IPv4-compatible addresses are asked and answered as IPv4), read as
+ * getanswer_ptr reads it (msg.h). af/len: (AF_INET, 4) or (AF_INET6,
+ * 16), anything else FR_PUNT; the caller handles "::" (glibc answers it
+ * without a lookup). FR_OK with *out (one address, no aliases from DNS);
+ * nss_dns's NOTFOUND with its h_errno as FR_NOTFOUND (HOST_NOT_FOUND),
+ * FR_NODATA, FR_AGAIN (TRY_AGAIN), FR_FAIL (NO_RECOVERY); FR_EMPTY for a
+ * reply without a usable PTR record (nss_dns: TRYAGAIN with
+ * NO_RECOVERY); FR_NOMEM; FR_PUNT. fr_hostent_resolver_left tells the
+ * thread's h_errno afterwards, as for fr_hostent_query. */
+enum fr_status fr_hostent_query_addr(const struct fr_config *cfg, const void *addr, int len,
+                                     int af, struct fr_hostdata **out);
+/* glibc's nrl_domainname for getnameinfo's NI_NOFQDN, worked out once
+ * per process as glibc does: the domain part of the first official name
+ * with a dot among "localhost", the host name (gethostname) and
+ * 127.0.0.1, each looked up as glibc does (NULL: none). FR_OK with
+ * *domain; FR_PUNT when it cannot be worked out exactly (a lookup went to
+ * libc, another thread is working it out). *left: the thread's h_errno
+ * those lookups leave (FR_PUNT: none asked DNS). */
+enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char **domain,
+                                       enum fr_status *left);
+/* The official name (h_name) of an answer. */
+const char *fr_hostdata_name(const struct fr_hostdata *d);
+/* The addresses (4 or 16 octets used of each), in glibc's order. */
+unsigned fr_hostdata_addrs(const struct fr_hostdata *d, const unsigned char (**addrs)[16]);
+
+#endif

@@ -1,0 +1,691 @@
+/* fastres: the in-process answer cache (see cache.h for the contract).
+ *
+ * Layout: the key space is split by hash into shards, each with its own
+ * rwlock, hash table (chained buckets) and slot array. A hit takes only its
+ * shard's read lock, copies the reply out and releases the lock before the
+ * TTLs in the copy are rewritten, so the time under the lock is one memcpy.
+ * Eviction is GCLOCK (CLOCK with a small use counter) over the slot array:
+ * a hit raises the entry's counter, the hand lowers counters and takes the
+ * first entry at zero or past its stale window. A name hit
+ * more often than the hand comes round therefore survives a scan of cold
+ * names, which plain LRU/FIFO would flush. */
+#include "lookup/cache.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fork.h"
+#include "dns/msg.h"
+
+/* Shards per cache: many more than the cores of the machines fastres runs
+ * on, so two threads seldom meet on one lock; each costs a few cache
+ * lines. Must be a power of two. */
+#define CACHE_SHARDS 32
+/* Fewest entries a shard is given before the cache uses fewer shards: a
+ * shard of one or two entries would evict on nearly every store, whatever
+ * the hit pattern. */
+#define CACHE_SHARD_MIN 8
+/* GCLOCK counter ceiling: a hot entry survives this many revolutions of
+ * the hand without a hit. Small so that a name that was hot once does not
+ * outstay a change of working set for long. */
+#define CACHE_USE_MAX 3
+/* RFC 8767 / unbound prefetch: refresh in the last 10% of the TTL ... */
+#define CACHE_REFRESH_DIV 10
+/* ... but at least in the last second, so the refresh has one round trip of
+ * time before the entry expires even for short TTLs ... */
+#define CACHE_REFRESH_MIN_MS 1000
+/* ... and never in the first half of the life, so a reply just stored is
+ * not handed out for refresh at once (TTLs of 1-2 s). Handing out only once
+ * per lifetime bounds the extra upstream load at one query per TTL. */
+#define CACHE_REFRESH_MAX_DIV 2
+/* Bytes of bookkeeping an entry must not exceed (cache.h promises it in
+ * FR_CACHE_ENTRY_MAX). */
+#define CACHE_ENTRY_HDR_MAX 128
+/* Cache line size on x86-64 (and most arm64): keeps shards' locks and
+ * counters off each other's lines. */
+#define CACHE_CACHELINE 64
+
+struct fr_cache_entry {
+    struct fr_cache_entry *next;  /* bucket chain */
+    uint64_t stored_ms;
+    uint64_t expire_ms;
+    /* 0, or 1 + the time it was last handed out for refresh (the +1 keeps
+     * time 0 apart from "never"). Changed under the read lock, so atomic. */
+    _Atomic uint64_t refresh_ms;
+    uint32_t hash;
+    uint32_t ttl;        /* seconds, clamped */
+    uint32_t floor_ttl;  /* min_ttl for positive answers: records are shown at least this long */
+    uint32_t slot;       /* index in the shard's slot array */
+    uint16_t qtype, qclass;
+    uint16_t namelen, msglen;
+    /* GCLOCK counter, raised by readers under the read lock. */
+    _Atomic uint8_t use;
+    uint8_t data[];      /* name (namelen octets, no NUL), then the reply */
+};
+static_assert(sizeof(struct fr_cache_entry) <= CACHE_ENTRY_HDR_MAX, "entry header over its stated bound");
+static_assert(FR_CACHE_MSG_MAX <= UINT16_MAX && FR_CACHE_NAME_MAX <= UINT16_MAX, "lengths are kept in 16 bits");
+
+struct fr_cache_shard {
+    pthread_rwlock_t lock;
+    struct fr_cache_entry **buckets;
+    struct fr_cache_entry **slots;
+    uint32_t mask;       /* buckets - 1 */
+    uint32_t cap, used, hand;
+    size_t bytes;
+    /* Counters, bumped by readers under the read lock. They share the
+     * shard's cache lines, which readers of this shard touch anyway. */
+    _Atomic uint64_t hits, misses, stale, refresh, stores, evictions;
+} __attribute__((aligned(CACHE_CACHELINE)));
+
+struct fr_cache {
+    struct fr_cache_conf conf;
+    unsigned shard_bits;
+    unsigned nshards;
+    struct fr_cache *reg_prev, *reg_next;  /* registry of live caches, for fork */
+    int registered;
+    struct fr_cache_shard *shards;
+};
+
+/* ---- fork safety ----
+ * A thread may hold a shard lock at the moment another thread forks; the
+ * child's copy of that lock would stay locked forever. The prepare handler
+ * therefore takes every lock of every live cache, so the fork happens at a
+ * quiet point; the parent releases them, and the child re-initialises them
+ * (unlocking is not an option: glibc decides between reader and writer
+ * unlock by comparing the owner's TID, and the child's thread has a new
+ * one). */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fr_cache *reg_head;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static int reg_atfork_err;
+
+static void fr_cache_fork_prepare(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct fr_cache *c = reg_head; c; c = c->reg_next)
+        for (unsigned i = 0; i < c->nshards; i++)
+            pthread_rwlock_wrlock(&c->shards[i].lock);
+}
+
+static void fr_cache_fork_parent(void)
+{
+    for (struct fr_cache *c = reg_head; c; c = c->reg_next)
+        for (unsigned i = 0; i < c->nshards; i++)
+            pthread_rwlock_unlock(&c->shards[i].lock);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+static void fr_cache_lock_init(pthread_rwlock_t *l)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    /* glibc's default prefers readers: a steady stream of hits on one shard
+     * could starve a store forever. */
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(l, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+static void fr_cache_fork_child(void)
+{
+    for (struct fr_cache *c = reg_head; c; c = c->reg_next)
+        for (unsigned i = 0; i < c->nshards; i++)
+            fr_cache_lock_init(&c->shards[i].lock);
+    pthread_mutex_init(&reg_lock, NULL);
+}
+
+static const struct fr_fork_handlers fr_cache_fork = {
+    .name = "cache", .rank = FR_FORK_RANK_CACHE, .prepare = fr_cache_fork_prepare,
+    .parent = fr_cache_fork_parent, .child = fr_cache_fork_child,
+};
+
+static void fr_cache_reg_init(void)
+{
+    reg_atfork_err = fr_fork_register(&fr_cache_fork);
+}
+
+/* ---- keys ---- */
+
+enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
+                            size_t *outlen, uint32_t *hash)
+{
+    size_t n, i, bs = 0;
+    uint32_t h = 2166136261u;  /* FNV-1a offset basis */
+
+    if (!name)
+        return FR_BADNAME;
+    n = strnlen(name, max + 2);
+    /* One trailing dot means the same name (absolute form), unless it is
+     * escaped ("a\." ends in a label holding a dot). */
+    if (n > 0 && name[n - 1] == '.') {
+        for (i = n - 1; i > 0 && name[i - 1] == '\\'; i--)
+            bs++;
+        if (bs % 2 == 0)
+            n--;
+    }
+    if (n > max)
+        return FR_BADNAME;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch - 'A' + 'a');
+        out[i] = (char)ch;
+        h = (h ^ ch) * 16777619u;  /* FNV prime */
+    }
+    h = (h ^ qtype) * 16777619u;
+    h = (h ^ qclass) * 16777619u;
+    /* murmur3 fmix32: FNV's high bits (used to pick the shard) are weak
+     * for short keys. */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    *outlen = n;
+    *hash = h;
+    return FR_OK;
+}
+
+static struct fr_cache_shard *fr_cache_shard_of(struct fr_cache *c, uint32_t hash)
+{
+    return &c->shards[c->shard_bits ? hash >> (32 - c->shard_bits) : 0];
+}
+
+/* Entry of the key in sh, with the pointer that points at it in its chain
+ * (for unlinking). Caller holds sh->lock. */
+static struct fr_cache_entry *fr_cache_find(struct fr_cache_shard *sh, const char *key, size_t keylen,
+                                            uint32_t hash, uint16_t qtype, uint16_t qclass,
+                                            struct fr_cache_entry ***link)
+{
+    struct fr_cache_entry **pp = &sh->buckets[hash & sh->mask];
+    for (struct fr_cache_entry *e = *pp; e; pp = &e->next, e = e->next) {
+        if (e->hash == hash && e->qtype == qtype && e->qclass == qclass && e->namelen == keylen &&
+            memcmp(e->data, key, keylen) == 0) {
+            if (link)
+                *link = pp;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static size_t fr_cache_entry_size(const struct fr_cache_entry *e)
+{
+    return sizeof(*e) + e->namelen + e->msglen;
+}
+
+static int fr_cache_dead(const struct fr_cache *c, const struct fr_cache_entry *e, uint64_t now_ms)
+{
+    return now_ms >= e->expire_ms + (uint64_t)c->conf.stale_max * 1000u;
+}
+
+/* Unlink e from its bucket chain. Caller holds the write lock. */
+static void fr_cache_unlink(struct fr_cache_shard *sh, struct fr_cache_entry *e)
+{
+    struct fr_cache_entry **pp = &sh->buckets[e->hash & sh->mask];
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+}
+
+/* Unlink e from its chain and its slot, keeping the slot array dense (the
+ * last entry moves into the hole). Caller holds the write lock and frees e. */
+static void fr_cache_remove(struct fr_cache_shard *sh, struct fr_cache_entry *e)
+{
+    fr_cache_unlink(sh, e);
+    sh->used--;
+    if (e->slot != sh->used) {
+        sh->slots[e->slot] = sh->slots[sh->used];
+        sh->slots[e->slot]->slot = e->slot;
+    }
+    sh->slots[sh->used] = NULL;
+    if (sh->hand >= sh->used)
+        sh->hand = 0;
+    sh->bytes -= fr_cache_entry_size(e);
+}
+
+/* Pick the entry to give up for a new one in a full shard (GCLOCK): the
+ * first one the hand finds with its counter at zero or past its stale
+ * window (whatever its counter). Dead entries are not searched for ahead of
+ * the hand: that would cost a walk of the whole shard under the write lock
+ * on every store; the hand and lookups reclaim them soon enough. Ends within CACHE_USE_MAX + 1
+ * revolutions, since only the hand changes counters under the write lock.
+ * *evicted is 1 when a live entry was chosen. */
+static struct fr_cache_entry *fr_cache_victim(struct fr_cache *c, struct fr_cache_shard *sh,
+                                              uint64_t now_ms, int *evicted)
+{
+    for (;;) {
+        if (sh->hand >= sh->used)
+            sh->hand = 0;
+        struct fr_cache_entry *e = sh->slots[sh->hand];
+        if (fr_cache_dead(c, e, now_ms)) {
+            *evicted = 0;
+            return e;
+        }
+        uint8_t u = atomic_load_explicit(&e->use, memory_order_relaxed);
+        if (u == 0) {
+            *evicted = 1;
+            return e;
+        }
+        atomic_store_explicit(&e->use, (uint8_t)(u - 1), memory_order_relaxed);
+        sh->hand++;
+    }
+}
+
+/* ---- TTL rewriting ---- */
+
+static uint32_t fr_cache_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void fr_cache_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* Rewrite the TTL of every record of the copy: stale answers get the RFC
+ * 8767 TTL; others max(ttl, floor) - elapsed, at least 0 and at most
+ * ttl_left, so nothing claims to be valid longer than the cache keeps it.
+ * The OPT pseudo-record's TTL field holds extended RCODE and flags. The
+ * reply was validated when stored, so the walk cannot fail halfway; if it
+ * did, the records before stay rewritten, which is harmless. */
+void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t ttl_left,
+                        int stale)
+{
+    struct fr_msg_iter it;
+    struct fr_msg_rr rr;
+
+    if (fr_msg_iter_init(&it, msg, len) != FR_OK)
+        return;
+    while (fr_msg_iter_next(&it, &rr) == FR_OK) {
+        if (rr.section == FR_SEC_QUESTION || rr.type == FR_T_OPT)
+            continue;
+        /* The TTL sits before RDLENGTH (2 octets) and RDATA. */
+        uint8_t *p = msg + rr.rdata_off - 6;
+        uint32_t t;
+        if (stale) {
+            t = FR_CACHE_STALE_TTL;
+        } else {
+            /* RFC 2181 8: a top-bit TTL (say an authority record's beside
+             * answers of 3600) is 0, not "at most ttl_left". */
+            t = fr_msg_ttl(fr_cache_get32(p));
+            if (t < floor_ttl)
+                t = floor_ttl;
+            t = t > elapsed ? t - elapsed : 0;
+            if (t > ttl_left)
+                t = ttl_left;
+        }
+        fr_cache_put32(p, t);
+    }
+}
+
+/* ---- create / destroy ---- */
+
+void fr_cache_destroy(struct fr_cache *c)
+{
+    if (!c)
+        return;
+    if (c->registered) {
+        pthread_mutex_lock(&reg_lock);
+        if (c->reg_prev)
+            c->reg_prev->reg_next = c->reg_next;
+        else
+            reg_head = c->reg_next;
+        if (c->reg_next)
+            c->reg_next->reg_prev = c->reg_prev;
+        pthread_mutex_unlock(&reg_lock);
+    }
+    if (c->shards) {
+        for (unsigned i = 0; i < c->nshards; i++) {
+            struct fr_cache_shard *sh = &c->shards[i];
+            if (sh->slots)
+                for (uint32_t j = 0; j < sh->used; j++)
+                    free(sh->slots[j]);
+            free(sh->slots);
+            free(sh->buckets);
+            pthread_rwlock_destroy(&sh->lock);
+        }
+        free(c->shards);
+    }
+    free(c);
+}
+
+struct fr_cache *fr_cache_create(const struct fr_cache_conf *conf)
+{
+    struct fr_cache *c = NULL, *ret = NULL;
+    unsigned n = CACHE_SHARDS, bits = 5;
+
+    static_assert(CACHE_SHARDS == 1u << 5, "bits must match CACHE_SHARDS");
+    if (!conf || conf->max_entries == 0)
+        goto done;
+    pthread_once(&reg_once, fr_cache_reg_init);
+    if (reg_atfork_err)
+        goto done;
+    while (n > 1 && conf->max_entries / n < CACHE_SHARD_MIN) {
+        n /= 2;
+        bits--;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto done;
+    c->conf = *conf;
+    c->shard_bits = bits;
+    c->shards = aligned_alloc(CACHE_CACHELINE, sizeof(*c->shards) * n);
+    if (!c->shards)
+        goto done;
+    memset(c->shards, 0, sizeof(*c->shards) * n);
+    for (unsigned i = 0; i < n; i++) {
+        struct fr_cache_shard *sh = &c->shards[i];
+        /* Shards together hold exactly max_entries: the remainder goes one
+         * each to the first shards. */
+        uint32_t cap = conf->max_entries / n + (i < conf->max_entries % n);
+        uint32_t nb = 1;
+        while (nb < cap)
+            nb <<= 1;
+        fr_cache_lock_init(&sh->lock);
+        c->nshards = i + 1;  /* destroy cleans up to here */
+        sh->cap = cap;
+        sh->mask = nb - 1;
+        sh->buckets = calloc(nb, sizeof(*sh->buckets));
+        sh->slots = calloc(cap, sizeof(*sh->slots));
+        if (!sh->buckets || !sh->slots)
+            goto done;
+    }
+    pthread_mutex_lock(&reg_lock);
+    c->reg_next = reg_head;
+    if (reg_head)
+        reg_head->reg_prev = c;
+    reg_head = c;
+    c->registered = 1;
+    pthread_mutex_unlock(&reg_lock);
+    ret = c;
+    c = NULL;
+done:
+    fr_cache_destroy(c);
+    return ret;
+}
+
+/* ---- lookup ---- */
+
+enum fr_cache_hit fr_cache_lookup(struct fr_cache *c, const char *name, uint16_t qtype, uint16_t qclass,
+                                  uint64_t now_ms, int allow_stale,
+                                  uint8_t *msg, size_t cap, size_t *len, uint32_t *ttl_left)
+{
+    char key[FR_CACHE_NAME_MAX];
+    size_t keylen, mlen = 0;
+    uint32_t hash, left = 0, elapsed = 0, floor_ttl = 0;
+    enum fr_cache_hit hit = FR_CACHE_MISS;
+    int dead = 0;
+
+    if (!c || fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash) != FR_OK)
+        return FR_CACHE_MISS;
+    struct fr_cache_shard *sh = fr_cache_shard_of(c, hash);
+
+    pthread_rwlock_rdlock(&sh->lock);
+    struct fr_cache_entry *e = fr_cache_find(sh, key, keylen, hash, qtype, qclass, NULL);
+    if (!e || e->msglen > cap || !msg)
+        goto unlock;
+    if (now_ms < e->expire_ms) {
+        uint64_t life = (uint64_t)e->ttl * 1000u;
+        uint64_t win = life / CACHE_REFRESH_DIV;
+        if (win < CACHE_REFRESH_MIN_MS)
+            win = CACHE_REFRESH_MIN_MS;
+        if (win > life / CACHE_REFRESH_MAX_DIV)
+            win = life / CACHE_REFRESH_MAX_DIV;
+        hit = FR_CACHE_FRESH;
+        if (c->conf.refresh && now_ms >= e->expire_ms - win) {
+            uint64_t r = atomic_load_explicit(&e->refresh_ms, memory_order_relaxed);
+            /* One caller wins the exchange; the others see FRESH. */
+            if ((r == 0 || now_ms >= r - 1 + FR_CACHE_REFRESH_RETRY_MS) &&
+                atomic_compare_exchange_strong_explicit(&e->refresh_ms, &r, now_ms + 1,
+                                                        memory_order_relaxed, memory_order_relaxed))
+                hit = FR_CACHE_REFRESH;
+        }
+        left = (uint32_t)((e->expire_ms - now_ms + 999) / 1000);
+        elapsed = now_ms > e->stored_ms ? (uint32_t)((now_ms - e->stored_ms) / 1000) : 0;
+        floor_ttl = e->floor_ttl;
+        /* Raise the use counter only when below the ceiling, so a hot
+         * entry's cache line is not written on every hit. */
+        uint8_t u = atomic_load_explicit(&e->use, memory_order_relaxed);
+        if (u < CACHE_USE_MAX)
+            atomic_store_explicit(&e->use, (uint8_t)(u + 1), memory_order_relaxed);
+    } else if (!fr_cache_dead(c, e, now_ms)) {
+        if (allow_stale) {
+            hit = FR_CACHE_STALE;
+            left = FR_CACHE_STALE_TTL;
+        }
+    } else {
+        dead = 1;
+    }
+    if (hit != FR_CACHE_MISS) {
+        mlen = e->msglen;
+        memcpy(msg, e->data + e->namelen, mlen);
+    }
+unlock:
+    switch (hit) {
+    case FR_CACHE_MISS: atomic_fetch_add_explicit(&sh->misses, 1, memory_order_relaxed); break;
+    case FR_CACHE_STALE: atomic_fetch_add_explicit(&sh->stale, 1, memory_order_relaxed); break;
+    case FR_CACHE_REFRESH: atomic_fetch_add_explicit(&sh->refresh, 1, memory_order_relaxed);
+        /* fall through: a refresh hit is also a hit */
+    case FR_CACHE_FRESH: atomic_fetch_add_explicit(&sh->hits, 1, memory_order_relaxed); break;
+    }
+    pthread_rwlock_unlock(&sh->lock);
+
+    if (dead) {
+        /* Lazy reclaim: an entry past its stale window is freed by the
+         * first lookup that finds it. It may have been replaced or removed
+         * between the two locks, so look again. */
+        struct fr_cache_entry *victim = NULL;
+        pthread_rwlock_wrlock(&sh->lock);
+        e = fr_cache_find(sh, key, keylen, hash, qtype, qclass, NULL);
+        if (e && fr_cache_dead(c, e, now_ms)) {
+            fr_cache_remove(sh, e);
+            victim = e;
+        }
+        pthread_rwlock_unlock(&sh->lock);
+        free(victim);
+    }
+    if (hit == FR_CACHE_MISS)
+        return hit;
+    fr_cache_countdown(msg, mlen, elapsed, floor_ttl, left, hit == FR_CACHE_STALE);
+    *len = mlen;
+    *ttl_left = left;
+    return hit;
+}
+
+/* ---- store ---- */
+
+/* 1 when the reply's question is (key, qtype, qclass): a reply stored under
+ * another question would answer the wrong name. */
+static int fr_cache_question_is(const uint8_t *msg, size_t len, const char *key, size_t keylen,
+                                uint16_t qtype, uint16_t qclass)
+{
+    struct fr_msg_iter it;
+    struct fr_msg_rr rr;
+    char text[FR_CACHE_NAME_MAX + 2];
+    char qkey[FR_CACHE_NAME_MAX];
+    size_t qlen;
+    uint32_t h;
+
+    if (fr_msg_iter_init(&it, msg, len) != FR_OK || fr_msg_iter_next(&it, &rr) != FR_OK ||
+        rr.section != FR_SEC_QUESTION || rr.type != qtype || rr.rclass != qclass)
+        return 0;
+    if (fr_msg_name_text(msg, len, rr.name_off, text, sizeof text) != FR_OK ||
+        fr_cache_key(text, FR_CACHE_NAME_MAX, qtype, qclass, qkey, &qlen, &h) != FR_OK)
+        return 0;
+    return qlen == keylen && memcmp(qkey, key, keylen) == 0;
+}
+
+enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qtype, uint16_t qclass,
+                              const uint8_t *msg, size_t len, uint64_t now_ms)
+{
+    char key[FR_CACHE_NAME_MAX];
+    size_t keylen;
+    uint32_t hash, ttl;
+    int negative;
+    enum fr_status st;
+    struct fr_cache_entry *e = NULL, *old = NULL;
+
+    if (!c || !msg) {
+        st = FR_FAIL;
+        goto done;
+    }
+    if (len > FR_CACHE_MSG_MAX) {
+        st = FR_RANGE;
+        goto done;
+    }
+    st = fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash);
+    if (st != FR_OK)
+        goto done;
+    if (fr_msg_cache_ttl(msg, len, &ttl, &negative) != FR_OK ||
+        !fr_cache_question_is(msg, len, key, keylen, qtype, qclass)) {
+        st = FR_FAIL;
+        goto done;
+    }
+    /* A hit hands out the reply with its TTLs counted down in place (and
+     * the caller puts its own ID in the header). A name compressed into
+     * those bytes would read differently once served: a hostile CNAME
+     * target pointing at a TTL of 0x03616263 reads "abc" when stored and ""
+     * once the TTL is 300. Such replies are not stored (they are still
+     * answered, uncached, exactly as received). Refusing is chosen over
+     * the alternatives: RFC 1035 4.1.4 pointers name a prior occurrence
+     * of a name, so no honest server emits one into a fixed field and
+     * nothing real goes uncached; re-encoding every reply would need an
+     * encoder for every record type; and not counting TTLs down would
+     * break cache.h's promise of TTLs no longer than what is left. */
+    st = fr_msg_names_stable(msg, len);
+    if (st != FR_OK)
+        goto done;
+    /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
+     * before the clamp so min_ttl cannot revive it. A TTL with the top bit
+     * set (RFC 2181 8) is already 0 here: fr_msg_cache_ttl reads each TTL
+     * through fr_msg_ttl before taking the minimum. */
+    if (ttl == 0) {
+        st = FR_FAIL;
+        goto done;
+    }
+    uint32_t floor_ttl = 0;
+    if (negative) {
+        if (c->conf.neg_max_ttl && ttl > c->conf.neg_max_ttl)
+            ttl = c->conf.neg_max_ttl;
+    } else {
+        if (ttl < c->conf.min_ttl)
+            ttl = c->conf.min_ttl;
+        if (c->conf.max_ttl && ttl > c->conf.max_ttl)
+            ttl = c->conf.max_ttl;
+        floor_ttl = c->conf.min_ttl;
+    }
+
+    e = malloc(sizeof(*e) + keylen + len);
+    if (!e) {
+        st = FR_NOMEM;
+        goto done;
+    }
+    memset(e, 0, sizeof(*e));
+    e->stored_ms = now_ms;
+    e->expire_ms = now_ms + (uint64_t)ttl * 1000u;
+    e->hash = hash;
+    e->ttl = ttl;
+    e->floor_ttl = floor_ttl;
+    e->qtype = qtype;
+    e->qclass = qclass;
+    e->namelen = (uint16_t)keylen;
+    e->msglen = (uint16_t)len;
+    memcpy(e->data, key, keylen);
+    memcpy(e->data + keylen, msg, len);
+
+    struct fr_cache_shard *sh = fr_cache_shard_of(c, hash);
+    struct fr_cache_entry **link;
+    pthread_rwlock_wrlock(&sh->lock);
+    old = fr_cache_find(sh, key, keylen, hash, qtype, qclass, &link);
+    if (old) {
+        /* Replace in place: same chain position and slot; a hot name stays
+         * hot across refreshes. */
+        e->next = old->next;
+        e->slot = old->slot;
+        atomic_store_explicit(&e->use, atomic_load_explicit(&old->use, memory_order_relaxed),
+                              memory_order_relaxed);
+        *link = e;
+        sh->slots[e->slot] = e;
+        sh->bytes -= fr_cache_entry_size(old);
+    } else {
+        if (sh->used < sh->cap) {
+            e->slot = sh->used++;
+        } else {
+            /* Full: the victim's slot is the hand's; the new entry takes it
+             * with use 0 and the hand moves on, so the new entry is the
+             * last the hand reaches and gets a full revolution to be hit. */
+            int evicted;
+            old = fr_cache_victim(c, sh, now_ms, &evicted);
+            fr_cache_unlink(sh, old);
+            sh->bytes -= fr_cache_entry_size(old);
+            if (evicted)
+                atomic_fetch_add_explicit(&sh->evictions, 1, memory_order_relaxed);
+            e->slot = old->slot;
+            sh->hand = old->slot + 1;
+        }
+        sh->slots[e->slot] = e;
+        struct fr_cache_entry **b = &sh->buckets[hash & sh->mask];
+        e->next = *b;
+        *b = e;
+    }
+    sh->bytes += fr_cache_entry_size(e);
+    atomic_fetch_add_explicit(&sh->stores, 1, memory_order_relaxed);
+    pthread_rwlock_unlock(&sh->lock);
+    e = NULL;
+    st = FR_OK;
+done:
+    free(old);
+    free(e);
+    return st;
+}
+
+void fr_cache_clear(struct fr_cache *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->nshards; i++) {
+        struct fr_cache_shard *sh = &c->shards[i];
+        pthread_rwlock_wrlock(&sh->lock);
+        for (uint32_t j = 0; j < sh->used; j++) {
+            free(sh->slots[j]);
+            sh->slots[j] = NULL;
+        }
+        memset(sh->buckets, 0, ((size_t)sh->mask + 1) * sizeof(*sh->buckets));
+        sh->used = 0;
+        sh->hand = 0;
+        sh->bytes = 0;
+        pthread_rwlock_unlock(&sh->lock);
+    }
+}
+
+void fr_cache_stats(struct fr_cache *c, struct fr_cache_stats *out)
+{
+    struct fr_cache_stats s;
+
+    memset(&s, 0, sizeof(s));
+    if (c) {
+        for (unsigned i = 0; i < c->nshards; i++) {
+            struct fr_cache_shard *sh = &c->shards[i];
+            s.hits += atomic_load_explicit(&sh->hits, memory_order_relaxed);
+            s.misses += atomic_load_explicit(&sh->misses, memory_order_relaxed);
+            s.stale += atomic_load_explicit(&sh->stale, memory_order_relaxed);
+            s.refresh += atomic_load_explicit(&sh->refresh, memory_order_relaxed);
+            s.stores += atomic_load_explicit(&sh->stores, memory_order_relaxed);
+            s.evictions += atomic_load_explicit(&sh->evictions, memory_order_relaxed);
+            pthread_rwlock_rdlock(&sh->lock);
+            s.entries += sh->used;
+            s.bytes += sh->bytes;
+            pthread_rwlock_unlock(&sh->lock);
+        }
+    }
+    if (out)
+        *out = s;
+}
