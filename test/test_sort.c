@@ -1,4 +1,4 @@
-/* Tests for preload/api/sort.c: fr_sort_addrinfo must give glibc's own order.
+/* Tests for preload/api/sort*.c: fr_sort_addrinfo must give glibc's own order.
  *
  * Each table row runs in a forked child that enters a fresh network +
  * mount namespace (nested inside test/lab.sh's when run by run-all.sh, so

@@ -29,7 +29,7 @@
 enum fr_status fr_sort_addrinfo(struct addrinfo **list);
 
 /* The order found for a list is reused for the same list (same sockaddrs
- * in the same order) for up to a second (sort.c, FR_SORT_MEMO_MS). Forget
+ * in the same order) for up to a second (sort_memo.c, FR_SORT_MEMO_MS). Forget
  * every such order at once: called when the interface view or the
  * configuration is seen to change. Any thread, any time. */
 void fr_sort_forget(void);
