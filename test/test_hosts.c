@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/clock_test.h"
 #include "base/hosts.h"
 
 /* glibc buffer for one call; doubled on ERANGE up to GLIBC_BUF_MAX. The

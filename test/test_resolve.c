@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/clock_test.h"
 #include "base/config.h"
 #include "lab_lib.h"
 #include "dns/msg.h"
