@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/config_test.h"
 #include "lab_lib.h"
 
 /* Largest stderr output one parse may produce in these tests. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/config_test.h"
 #include "net/plan.h"
 #include "net/table.h"
 
