@@ -36,6 +36,7 @@
 #include "base/clock.h"
 #include "base/clock_test.h"
 #include "base/hosts.h"
+#include "base/hosts_test.h"
 
 /* glibc buffer for one call; doubled on ERANGE up to GLIBC_BUF_MAX. The
  * largest case (a line with thousands of aliases) needs well under 1 MiB. */
