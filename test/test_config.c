@@ -1,4 +1,4 @@
-/* fastres: tests for preload/base/config.c (resolv.conf, nsswitch.conf and
+/* fastres: tests for preload/base/config*.c (resolv.conf, nsswitch.conf and
  * FASTRES_* settings).
  *
  * No network. Every case goes through fr_config_parse() with the file

@@ -1,4 +1,4 @@
-/* Tests for preload/base/hosts.c: a differential test against glibc's own
+/* Tests for preload/base/hosts*.c: a differential test against glibc's own
  * nss_files functions, plus re-check, limits, threads and fork.
  *
  * Runs inside test/lab.sh only: it rewrites /etc/hosts, which the lab

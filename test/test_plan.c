@@ -38,7 +38,7 @@ static void teardown(void)
 
 TestSuite(plan, .init = setup, .fini = teardown);
 
-/* The defaults from config.c, in microseconds. */
+/* The defaults from config_parse.c, in microseconds. */
 static struct fr_plan_params params(void)
 {
     struct fr_plan_params p = {
