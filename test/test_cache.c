@@ -19,6 +19,7 @@
 
 #include "lookup/cache.h"
 #include "base/clock.h"
+#include "base/clock_test.h"
 #include "dns/msg.h"
 
 /* Fake clock start: anything but 0 (0 means "real clock"). */

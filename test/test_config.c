@@ -1,4 +1,4 @@
-/* fastres: tests for preload/base/config.c (resolv.conf, nsswitch.conf and
+/* fastres: tests for preload/base/config*.c (resolv.conf, nsswitch.conf and
  * FASTRES_* settings).
  *
  * No network. Every case goes through fr_config_parse() with the file
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/config_test.h"
 #include "lab_lib.h"
 
 /* Largest stderr output one parse may produce in these tests. */

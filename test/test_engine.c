@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/config_test.h"
 #include "net/engine.h"
 #include "lab_lib.h"
 #include "dns/msg.h"

@@ -1,4 +1,4 @@
-/* Tests for preload/base/hosts.c: a differential test against glibc's own
+/* Tests for preload/base/hosts*.c: a differential test against glibc's own
  * nss_files functions, plus re-check, limits, threads and fork.
  *
  * Runs inside test/lab.sh only: it rewrites /etc/hosts, which the lab
@@ -34,7 +34,9 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/clock_test.h"
 #include "base/hosts.h"
+#include "base/hosts_test.h"
 
 /* glibc buffer for one call; doubled on ERANGE up to GLIBC_BUF_MAX. The
  * largest case (a line with thousands of aliases) needs well under 1 MiB. */

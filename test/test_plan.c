@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/config_test.h"
 #include "net/plan.h"
 #include "net/table.h"
 
@@ -37,7 +38,7 @@ static void teardown(void)
 
 TestSuite(plan, .init = setup, .fini = teardown);
 
-/* The defaults from config.c, in microseconds. */
+/* The defaults from config_parse.c, in microseconds. */
 static struct fr_plan_params params(void)
 {
     struct fr_plan_params p = {

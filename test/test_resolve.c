@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/clock_test.h"
 #include "base/config.h"
+#include "base/config_test.h"
 #include "lab_lib.h"
 #include "dns/msg.h"
 #include "lookup/refresh.h"

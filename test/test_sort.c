@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/clock_test.h"
 #include "api/sort.h"
 
 /* Largest hosts list in the table (8 addresses x 3 socktypes fit). */

@@ -1,5 +1,6 @@
 /* fastres: monotonic clock with a test override. */
 #include "base/clock.h"
+#include "base/clock_test.h"
 
 #include <stdatomic.h>
 #include <time.h>
@@ -8,38 +9,34 @@
  * set it from one thread before resolving. */
 static _Atomic uint64_t fake_ms;
 
-uint64_t fr_clock_mono_ms(void)
+/* clock_gettime(id) in units of 1/per_s seconds (1000: ms, 1000000: us). */
+static uint64_t clock_read(clockid_t id, uint64_t per_s)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * per_s + (uint64_t)ts.tv_nsec / (1000000000u / per_s);
+}
+
+uint64_t fr_clock_mono_ms(void)
+{
+    return clock_read(CLOCK_MONOTONIC, 1000u);
 }
 
 uint64_t fr_clock_mono_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return clock_read(CLOCK_MONOTONIC, 1000000u);
 }
 
 uint64_t fr_clock_now_ms(void)
 {
     uint64_t f = atomic_load_explicit(&fake_ms, memory_order_relaxed);
-    if (f)
-        return f;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return f ? f : clock_read(CLOCK_MONOTONIC, 1000u);
 }
 
 uint64_t fr_clock_real_ms(void)
 {
     uint64_t f = atomic_load_explicit(&fake_ms, memory_order_relaxed);
-    if (f)
-        return f;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return f ? f : clock_read(CLOCK_REALTIME, 1000u);
 }
 
 void fr_clock_set_fake(uint64_t ms)

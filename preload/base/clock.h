@@ -1,7 +1,10 @@
 /* fastres: the one place time is read.
  *
- * Everything that ages (cache entries, config re-read checks) reads time
- * through fr_clock_now_ms() so tests can move time without sleeping. */
+ * Contract: every module reads time here. Everything that ages (cache
+ * entries, config and hosts re-read checks) reads fr_clock_now_ms() so
+ * tests can move time without sleeping (clock_test.h); network schedules
+ * read the never-faked fr_clock_mono_*. Stateless but for the test's fake
+ * time; thread- and fork-safe; never sleeps. */
 #ifndef FR_CLOCK_H
 #define FR_CLOCK_H
 #include <stdint.h>
@@ -19,9 +22,5 @@ uint64_t fr_clock_mono_us(void);
  * times shared between processes (shcache.c), which must mean the same in
  * every process, even across time namespaces. */
 uint64_t fr_clock_real_ms(void);
-/* Tests only: freeze time at ms (0 returns to the real clock). */
-void fr_clock_set_fake(uint64_t ms);
-/* Tests only: move the fake clock forward. */
-void fr_clock_advance(uint64_t ms);
 
 #endif

@@ -1,10 +1,22 @@
 /* fastres: configuration from /etc/resolv.conf, /etc/nsswitch.conf and
  * FASTRES_* environment variables.
  *
- * A configuration is an immutable, reference-counted snapshot. Callers
- * take one with fr_config_acquire() at the start of a lookup and hand it
- * back with fr_config_release(); a file change produces a new snapshot and
- * lookups already running keep the old one. */
+ * Contract: a configuration is an immutable, reference-counted snapshot.
+ * Every layer (shim, api, lookup, net) takes one with fr_config_acquire()
+ * at the start of a lookup and hands it back with fr_config_release(); a
+ * file change produces a new snapshot and lookups already running keep
+ * the old one. Thread-safe (lookups share snapshots without a lock on the
+ * common path) and fork-safe (the keeper's lock is registered with
+ * fork.h). It never touches the network and never changes _res: glibc's
+ * res_ninit is called on a private state only, to compare.
+ *
+ * The module's files: config.c (the snapshot keeper), config_parse.c (one
+ * configuration from texts: defaults and the order of sources),
+ * config_resolv.c (resolv.conf, LOCALDOMAIN, RES_OPTIONS, nameserver
+ * addresses), config_nss.c (nsswitch.conf), config_env.c (FASTRES_*),
+ * config_timing.c (glibc's timing model), config_res.c (the _res
+ * comparison); config_int.h holds what they share, config_test.h the test
+ * seams. */
 #ifndef FR_CONFIG_H
 #define FR_CONFIG_H
 
@@ -116,18 +128,5 @@ int fr_config_res_matches(const struct fr_config *cfg, res_state statp);
 
 /* getenv that returns NULL in secure-execution programs (AT_SECURE). */
 const char *fr_config_getenv(const char *name);
-
-/* Parsing, exposed for tests: build a configuration from file contents
- * (NULL means the file is missing) and an environment lookup function. */
-struct fr_config *fr_config_parse(const char *resolv_conf, const char *nsswitch_conf,
-                                  const char *(*getenv_fn)(const char *));
-void fr_config_free(struct fr_config *cfg);
-
-/* glibc's give-up time in ms for timeout_s/attempts/nservers (res_send.c:
- * server i waits (timeout << i) / nservers seconds for i > 0, at least 1). */
-unsigned fr_config_glibc_deadline_ms(unsigned timeout_s, unsigned attempts, unsigned nservers);
-
-/* Tests: forget the current snapshot so the next acquire re-reads. */
-void fr_config_reset(void);
 
 #endif

@@ -27,6 +27,14 @@
  *  - names and aliases match ASCII-case-insensitively (glibc: strcasecmp);
  *    a trailing dot is not special (".": "localhost." matches only a line
  *    that says "localhost.").
+ *
+ * Contract: the api shapers (gai, hostent) call it for the "files" step
+ * of nsswitch's hosts line. Thread-safe (lookups do not block each
+ * other), fork-safe (its locks are registered with fork.h); it never
+ * writes a file, never touches the network and logs only an oversized
+ * file. Files: hosts.c (the current copy, re-checks, lookups),
+ * hosts_file.c (the file format), hosts_conf.c (host.conf); hosts_int.h
+ * holds what they share, hosts_test.h the test seams.
  */
 #ifndef FR_HOSTS_H
 #define FR_HOSTS_H
@@ -100,9 +108,5 @@ int fr_hosts_trims(void);
 
 /* Accepts NULL. */
 void fr_hosts_result_free(struct fr_hosts_result *r);
-
-/* Tests: drop the parsed copy and the host.conf settings, so the next
- * lookup reads both again whatever the clock says. */
-void fr_hosts_reset(void);
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "base/config.h"
+#include "base/config_test.h"
 #include "api/gai.h"
 #include "api/hostent.h"
 #include "dns/msg.h"
