@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "net/plan.h"
 #include "net/table.h"
+#include "net/table_test.h"
 
 #define MS 1000ull
 #define S (1000ull * MS)
