@@ -14,6 +14,7 @@
 #include "base/config_test.h"
 #include "net/plan.h"
 #include "net/table.h"
+#include "net/table_test.h"
 
 #define MS 1000ull
 #define S (1000ull * MS)

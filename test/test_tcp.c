@@ -1,4 +1,4 @@
-/* fastres: tests for preload/net/tcp.c (FASTRES_TRANSPORT=tcp), inside the
+/* fastres: tests for preload/net/tcp*.c (FASTRES_TRANSPORT=tcp), inside the
  * lab: one persistent, pipelined connection per server, replies in any
  * order, reconnects, a program closing its descriptors, fork, threads.
  * faultdns counts the TCP connections it accepts and the UDP queries it

@@ -6,13 +6,17 @@
  * others a hedge delay later, or all at once when nothing is known yet
  * (or with FASTRES_MODE=race). The first acceptable reply (NOERROR or
  * NXDOMAIN, well formed, from the server it was sent to, for the question
- * asked) wins. net/exchange.c runs the questions, net/transport.c sends
- * them through c-ares.
+ * asked) wins. net/exchange.c runs the call, net/exchange_lane.c each
+ * server's sends for one question; net/transport.c sends them through
+ * c-ares, net/tcp*.c over persistent TCP (FASTRES_TRANSPORT=tcp).
  *
- * Every lookup uses its own c-ares channels (one per question and server,
- * so A and AAAA never share a socket) and closes them before returning:
- * no descriptor outlives a call, and a forked child never shares a socket
- * with its parent. */
+ * Called by lookup/ask.c (and api/resq.c for res_send's own queries), from
+ * any thread: a call's state is its own, the table and the channel pool
+ * are locked, and their locks are taken across fork (base/fork.h). Every
+ * lookup uses its own c-ares channels (one per question and server, so A
+ * and AAAA never share a socket) and closes them before returning: no
+ * descriptor outlives a call but the TCP connections of net/tcp.h, and a
+ * forked child never shares a socket with its parent. */
 #ifndef FR_ENGINE_H
 #define FR_ENGINE_H
 

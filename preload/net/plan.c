@@ -8,29 +8,30 @@
 
 enum rank_class { CLASS_GOOD = 0, CLASS_UNKNOWN = 1, CLASS_FAILING = 2 };
 
-static uint32_t clamp32(uint64_t v, uint32_t lo, uint32_t hi)
+static uint32_t plan_clamp32(uint64_t v, uint32_t lo, uint32_t hi)
 {
     if (v < lo)
         return lo;
     return v > hi ? hi : (uint32_t)v;
 }
 
-uint32_t fr_plan_rto(const struct fr_server_view *s, const struct fr_plan_params *p)
+/* The RTO the plan gives server view s (see plan.h). */
+static uint32_t plan_rto(const struct fr_server_view *s, const struct fr_plan_params *p)
 {
     if (p->race || !s->samples)
         return p->resend_us;
     uint32_t hi = p->resend_max_us > p->hedge_min_us ? p->resend_max_us : p->hedge_min_us;
-    return clamp32((uint64_t)s->srtt_us + PLAN_RTTVAR_K * (uint64_t)s->rttvar_us, p->hedge_min_us, hi);
+    return plan_clamp32((uint64_t)s->srtt_us + PLAN_RTTVAR_K * (uint64_t)s->rttvar_us, p->hedge_min_us, hi);
 }
 
 /* What servers are ranked by: the unclamped RTO, so that servers below
  * the floor still rank by speed. */
-static uint64_t rank_rto(const struct fr_server_view *s)
+static uint64_t plan_rank_rto(const struct fr_server_view *s)
 {
     return (uint64_t)s->srtt_us + PLAN_RTTVAR_K * (uint64_t)s->rttvar_us;
 }
 
-static enum rank_class class_of(const struct fr_server_view *s)
+static enum rank_class plan_class_of(const struct fr_server_view *s)
 {
     if (s->fails)
         return CLASS_FAILING;
@@ -39,20 +40,20 @@ static enum rank_class class_of(const struct fr_server_view *s)
 
 /* 1 when server a is to be asked before server b (a < b in configuration
  * order, which breaks ties). */
-static int before(const struct fr_server_view *v, unsigned a, unsigned b)
+static int plan_before(const struct fr_server_view *v, unsigned a, unsigned b)
 {
-    enum rank_class ca = class_of(&v[a]), cb = class_of(&v[b]);
+    enum rank_class ca = plan_class_of(&v[a]), cb = plan_class_of(&v[b]);
     if (ca != cb)
         return ca < cb;
     switch (ca) {
     case CLASS_GOOD:
-        return rank_rto(&v[a]) <= rank_rto(&v[b]);
+        return plan_rank_rto(&v[a]) <= plan_rank_rto(&v[b]);
     case CLASS_UNKNOWN:
         return 1;
     case CLASS_FAILING:
         if (v[a].fails != v[b].fails)
             return v[a].fails < v[b].fails;
-        return rank_rto(&v[a]) <= rank_rto(&v[b]);
+        return plan_rank_rto(&v[a]) <= plan_rank_rto(&v[b]);
     }
     return 1;
 }
@@ -70,23 +71,23 @@ void fr_plan_make(const struct fr_server_view *v, unsigned n, const struct fr_pl
     /* Insertion sort, stable: n is at most FR_MAX_SERVERS. */
     for (unsigned i = 0; i < n; i++) {
         unsigned k = i;
-        while (k > 0 && !before(v, order[k - 1], i)) {
+        while (k > 0 && !plan_before(v, order[k - 1], i)) {
             order[k] = order[k - 1];
             k--;
         }
         order[k] = i;
-        any_good |= class_of(&v[i]) == CLASS_GOOD;
+        any_good |= plan_class_of(&v[i]) == CLASS_GOOD;
     }
 
     out->cold = p->race || !any_good;
     if (!out->cold)
-        out->hedge_us = clamp32(fr_plan_rto(&v[order[0]], p), p->hedge_min_us, p->hedge_max_us);
+        out->hedge_us = plan_clamp32(plan_rto(&v[order[0]], p), p->hedge_min_us, p->hedge_max_us);
 
     uint64_t t = 0;
     for (unsigned k = 0; k < n; k++) {
         struct fr_plan_step *s = &out->step[k];
         s->server = order[k];
-        s->rto_us = fr_plan_rto(&v[order[k]], p);
+        s->rto_us = plan_rto(&v[order[k]], p);
         if (out->cold) {
             s->start_us = 0;
             continue;

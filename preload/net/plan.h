@@ -55,7 +55,4 @@ struct fr_plan {
 void fr_plan_make(const struct fr_server_view *v, unsigned n, const struct fr_plan_params *p,
                   struct fr_plan *out);
 
-/* The RTO the plan gives server view s. */
-uint32_t fr_plan_rto(const struct fr_server_view *s, const struct fr_plan_params *p);
-
 #endif

@@ -1,5 +1,6 @@
 /* fastres network layer: the per-server table (see table.h). */
 #include "net/table.h"
+#include "net/table_test.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -15,7 +16,7 @@
  * doubling penalty. */
 #define TABLE_FAILS_CAP 16
 
-struct entry {
+struct table_entry {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     char text[sizeof ((struct fr_server *)0)->text];
@@ -25,24 +26,24 @@ struct entry {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct entry table[FR_MAX_SERVERS];
+static struct table_entry table[FR_MAX_SERVERS];
 static unsigned nentries;
 /* Bumped on every clear, so events from a snapshot of an older list
  * cannot land on another server that took its slot. */
 static unsigned generation = 1;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void on_prepare(void)
+static void table_fork_prepare(void)
 {
     pthread_mutex_lock(&lock);
 }
 
-static void on_parent(void)
+static void table_fork_parent(void)
 {
     pthread_mutex_unlock(&lock);
 }
 
-static void on_child(void)
+static void table_fork_child(void)
 {
     /* The child's only thread is the one that forked, which holds the
      * lock (prepare took it): re-initialising is the safe release. What
@@ -51,7 +52,7 @@ static void on_child(void)
 }
 
 static const struct fr_fork_handlers fork_handlers = {
-    "net/table", FR_FORK_RANK_NET, on_prepare, on_parent, on_child,
+    "net/table", FR_FORK_RANK_NET, table_fork_prepare, table_fork_parent, table_fork_child,
 };
 
 static void table_init(void)
@@ -59,7 +60,7 @@ static void table_init(void)
     fr_fork_register(&fork_handlers);
 }
 
-static int same_list(const struct fr_config *cfg)
+static int table_same_list(const struct fr_config *cfg)
 {
     if (cfg->nservers != nentries)
         return 0;
@@ -70,7 +71,7 @@ static int same_list(const struct fr_config *cfg)
     return 1;
 }
 
-static void clear_for(const struct fr_config *cfg)
+static void table_clear_for(const struct fr_config *cfg)
 {
     memset(table, 0, sizeof table);
     nentries = cfg->nservers;
@@ -84,7 +85,7 @@ static void clear_for(const struct fr_config *cfg)
 
 /* Old knowledge goes: the RTT of a server not heard from, the failures of
  * one that has not failed, for FR_TABLE_FORGET_US. */
-static void age(struct entry *e, uint64_t now_us)
+static void table_age(struct table_entry *e, uint64_t now_us)
 {
     /* Threads pass times read at different moments: a snapshot's time may
      * be a little older than another thread's last event (no wrap-around). */
@@ -98,11 +99,11 @@ unsigned fr_table_snapshot(const struct fr_config *cfg, uint64_t now_us, struct 
 {
     pthread_once(&once, table_init);
     pthread_mutex_lock(&lock);
-    if (!same_list(cfg))
-        clear_for(cfg);
+    if (!table_same_list(cfg))
+        table_clear_for(cfg);
     for (unsigned i = 0; i < nentries; i++) {
-        struct entry *e = &table[i];
-        age(e, now_us);
+        struct table_entry *e = &table[i];
+        table_age(e, now_us);
         out[i].srtt_us = e->srtt_us;
         out[i].rttvar_us = e->rttvar_us;
         out[i].samples = e->samples;
@@ -116,7 +117,7 @@ unsigned fr_table_snapshot(const struct fr_config *cfg, uint64_t now_us, struct 
     return gen;
 }
 
-static void sample(struct entry *e, uint32_t rtt_us)
+static void table_sample(struct table_entry *e, uint32_t rtt_us)
 {
     if (!e->samples) {
         e->srtt_us = rtt_us;
@@ -132,7 +133,7 @@ static void sample(struct entry *e, uint32_t rtt_us)
         e->samples++;
 }
 
-static void failed(struct entry *e, uint64_t now_us)
+static void table_failed(struct table_entry *e, uint64_t now_us)
 {
     if (e->fails == 0)   /* first failure: probe after the interval, not at once */
         e->next_probe_us = now_us + FR_TABLE_PROBE_US;
@@ -148,7 +149,7 @@ void fr_table_record(unsigned gen, unsigned idx, enum fr_table_event ev, uint32_
     pthread_mutex_lock(&lock);
     if (gen != generation || idx >= nentries)
         goto done;
-    struct entry *e = &table[idx];
+    struct table_entry *e = &table[idx];
     switch (ev) {
     case FR_TABLE_SENT:
         e->sent++;
@@ -157,7 +158,7 @@ void fr_table_record(unsigned gen, unsigned idx, enum fr_table_event ev, uint32_
     case FR_TABLE_ANSWER_UNTIMED:
         e->answers++;
         if (ev == FR_TABLE_ANSWER)
-            sample(e, rtt_us);
+            table_sample(e, rtt_us);
         e->fails = 0;
         e->last_ok_us = now_us;
         break;
@@ -166,27 +167,27 @@ void fr_table_record(unsigned gen, unsigned idx, enum fr_table_event ev, uint32_
         break;
     case FR_TABLE_TIMEOUT:
         e->timeouts++;
-        failed(e, now_us);
+        table_failed(e, now_us);
         break;
     case FR_TABLE_SERVFAIL:
         e->servfail++;
-        failed(e, now_us);
+        table_failed(e, now_us);
         break;
     case FR_TABLE_REFUSED:
         e->refused++;
-        failed(e, now_us);
+        table_failed(e, now_us);
         break;
     case FR_TABLE_FORMERR:
         e->formerr++;
-        failed(e, now_us);
+        table_failed(e, now_us);
         break;
     case FR_TABLE_BADREPLY:
         e->badreply++;
-        failed(e, now_us);
+        table_failed(e, now_us);
         break;
     case FR_TABLE_CONNREFUSED:
         e->connrefused++;
-        failed(e, now_us);
+        table_failed(e, now_us);
         break;
     }
 done:
@@ -195,7 +196,7 @@ done:
 
 void fr_table_print(void)
 {
-    struct entry copy[FR_MAX_SERVERS];
+    struct table_entry copy[FR_MAX_SERVERS];
     unsigned n;
     pthread_once(&once, table_init);
     pthread_mutex_lock(&lock);
@@ -203,7 +204,7 @@ void fr_table_print(void)
     memcpy(copy, table, sizeof copy);
     pthread_mutex_unlock(&lock);
     for (unsigned i = 0; i < n; i++) {
-        const struct entry *e = &copy[i];
+        const struct table_entry *e = &copy[i];
         fr_log(FR_LOG_ERROR, "stats",
                "server %s: srtt %.3f ms, rttvar %.3f ms (%u samples), sent %llu, answers %llu, "
                "won %llu, timeouts %llu, servfail %llu, refused %llu, formerr %llu, bad %llu, "

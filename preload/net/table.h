@@ -71,7 +71,4 @@ void fr_table_record(unsigned gen, unsigned idx, enum fr_table_event ev, uint32_
 /* One log line per server (FASTRES_STATS). */
 void fr_table_print(void);
 
-/* Tests: forget everything. */
-void fr_table_reset(void);
-
 #endif

@@ -20,7 +20,12 @@
  * What stays open between calls: the connections (closed when idle for
  * FR_TCP_IDLE_US, or what the server's edns-tcp-keepalive says, at the
  * next call into fastres after that, and at exit) and one eventfd per
- * thread that waited on them (closed when the thread exits). */
+ * thread that waited on them (closed when the thread exits).
+ *
+ * Called by the exchange (exchange_lane.c asks, exchange.c polls) and for
+ * statistics; any thread. The module's files: tcp.c (questions, replies,
+ * the poll round), tcp_conn.c (connections' life), tcp_wake.c (wake-up
+ * pipes, reader role); tcp_int.h is internal to them. */
 #ifndef FR_NET_TCP_H
 #define FR_NET_TCP_H
 

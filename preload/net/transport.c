@@ -144,7 +144,7 @@ int fr_transport_ready(void)
     return lib_ok;
 }
 
-static void server_node(const struct fr_server *sv, struct ares_addr_port_node *node)
+static void transport_server_node(const struct fr_server *sv, struct ares_addr_port_node *node)
 {
     memset(node, 0, sizeof *node);
     const struct sockaddr *sa = (const struct sockaddr *)&sv->addr;
@@ -161,7 +161,7 @@ static void server_node(const struct fr_server *sv, struct ares_addr_port_node *
     }
 }
 
-static ares_channel channel_new(int flags)
+static ares_channel transport_channel_new(int flags)
 {
     struct ares_options o;
     struct in_addr placeholder = { htonl(INADDR_LOOPBACK) };
@@ -214,12 +214,12 @@ int fr_transport_open(struct fr_transport *t, const struct fr_server *sv, int us
     t->flags = flags;
     t->socks = 0;
     t->open_errno = 0;
-    t->ch = found >= 0 ? got.ch : channel_new(flags);
+    t->ch = found >= 0 ? got.ch : transport_channel_new(flags);
     if (!t->ch)
         return -1;
     if (found < 0 || memcmp(&got.server, &sv->addr, sizeof got.server)) {
         struct ares_addr_port_node node;
-        server_node(sv, &node);
+        transport_server_node(sv, &node);
         if (ares_set_servers_ports(t->ch, &node) != ARES_SUCCESS) {
             ares_destroy(t->ch);
             t->ch = NULL;

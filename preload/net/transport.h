@@ -13,7 +13,12 @@
  * A lane is one server for one question: a c-ares channel of its own, so
  * A and AAAA never share a socket (the conntrack race behind Kubernetes'
  * 5-second delays) and no socket outlives the call. Channels are costly
- * to make in c-ares 1.18 and are pooled (idle, without sockets). */
+ * to make in c-ares 1.18 and are pooled (idle, without sockets).
+ *
+ * Called by the exchange only (exchange_lane.c opens lanes and sends,
+ * exchange.c polls and closes them). A lane belongs to the thread whose
+ * call made it; the pool is shared, locked, and its lock is taken across
+ * fork (base/fork.h). */
 #ifndef FR_NET_TRANSPORT_H
 #define FR_NET_TRANSPORT_H
 
