@@ -67,25 +67,9 @@ static void tls_release(void *p)
 }
 
 /* A fork while another thread holds cfg_lock would leave the child with a
- * lock nobody can release: take it across the fork. */
-static void cfg_fork_prepare(void)
-{
-    pthread_mutex_lock(&cfg_lock);
-}
-
-static void cfg_fork_parent(void)
-{
-    pthread_mutex_unlock(&cfg_lock);
-}
-
-static void cfg_fork_child(void)
-{
-    pthread_mutex_init(&cfg_lock, NULL);
-}
-
+ * lock nobody can release: fork.c holds it across the fork. */
 static const struct fr_fork_handlers cfg_fork = {
-    .name = "config", .rank = FR_FORK_RANK_CONFIG, .prepare = cfg_fork_prepare,
-    .parent = cfg_fork_parent, .child = cfg_fork_child,
+    .name = "config", .rank = FR_FORK_RANK_CONFIG, .lock = &cfg_lock,
 };
 
 static void cfg_init(void)

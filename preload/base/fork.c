@@ -23,25 +23,34 @@ static void run_prepare(void)
 {
     /* Held across fork so no registration changes the table meanwhile. */
     pthread_mutex_lock(&reg_lock);
-    for (unsigned i = 0; i < ntable; i++)
+    for (unsigned i = 0; i < ntable; i++) {
+        if (table[i]->lock)
+            pthread_mutex_lock(table[i]->lock);
         if (table[i]->prepare)
             table[i]->prepare();
+    }
 }
 
 static void run_parent(void)
 {
-    for (unsigned i = ntable; i-- > 0;)
+    for (unsigned i = ntable; i-- > 0;) {
         if (table[i]->parent)
             table[i]->parent();
+        if (table[i]->lock)
+            pthread_mutex_unlock(table[i]->lock);
+    }
     pthread_mutex_unlock(&reg_lock);
 }
 
 static void run_child(void)
 {
     atomic_fetch_add(&generation, 1);
-    for (unsigned i = ntable; i-- > 0;)
+    for (unsigned i = ntable; i-- > 0;) {
         if (table[i]->child)
             table[i]->child();
+        if (table[i]->lock)
+            pthread_mutex_init(table[i]->lock, NULL);
+    }
     /* Only this thread exists in the child: re-initialising the lock is
      * the one safe way to free it. */
     pthread_mutex_init(&reg_lock, NULL);

@@ -12,6 +12,8 @@
 #ifndef FR_FORK_H
 #define FR_FORK_H
 
+#include <pthread.h>
+
 /* Ranks, outermost first: a lock of a lower rank may be held while a lock
  * of a higher rank is taken, never the reverse. */
 enum fr_fork_rank {
@@ -30,6 +32,11 @@ struct fr_fork_handlers {
     void (*parent)(void);       /* release them; may be NULL */
     void (*child)(void);        /* release or re-initialise; drop what belongs
                                    to the parent's other threads; may be NULL */
+    /* The module's main mutex, held across fork; may be NULL. Taken before
+     * prepare, released after parent; in the child re-initialised after
+     * child (the child's only thread is the one that forked and holds it:
+     * re-initialising is the safe release). Most modules need only this. */
+    pthread_mutex_t *lock;
 };
 
 /* Keep h (static storage, never freed). Returns 0, or -1 when the table is

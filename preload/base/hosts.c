@@ -46,27 +46,24 @@ static int hosts_fork_ok;                /* set once by hosts_fork_register */
  * unlock checks the owner's TID, and the child's thread has a new one). */
 static void hosts_fork_prepare(void)
 {
-    pthread_mutex_lock(&reload_lock);
     pthread_rwlock_wrlock(&db_lock);
 }
 
 static void hosts_fork_parent(void)
 {
     pthread_rwlock_unlock(&db_lock);
-    pthread_mutex_unlock(&reload_lock);
 }
 
 static void hosts_fork_child(void)
 {
     pthread_rwlock_t rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
-    pthread_mutex_t mx = PTHREAD_MUTEX_INITIALIZER;
     db_lock = rw;
-    reload_lock = mx;
 }
 
+/* reload_lock (the outer one) is held by fork.c around these. */
 static const struct fr_fork_handlers hosts_fork = {
     .name = "hosts", .rank = FR_FORK_RANK_HOSTS, .prepare = hosts_fork_prepare,
-    .parent = hosts_fork_parent, .child = hosts_fork_child,
+    .parent = hosts_fork_parent, .child = hosts_fork_child, .lock = &reload_lock,
 };
 
 static void hosts_fork_register(void)

@@ -33,26 +33,10 @@ static unsigned nentries;
 static unsigned generation = 1;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void table_fork_prepare(void)
-{
-    pthread_mutex_lock(&lock);
-}
-
-static void table_fork_parent(void)
-{
-    pthread_mutex_unlock(&lock);
-}
-
-static void table_fork_child(void)
-{
-    /* The child's only thread is the one that forked, which holds the
-     * lock (prepare took it): re-initialising is the safe release. What
-     * the parent learned stays: the child asks the same servers. */
-    pthread_mutex_init(&lock, NULL);
-}
-
+/* fork.c holds the lock across fork. What the parent learned stays: the
+ * child asks the same servers. */
 static const struct fr_fork_handlers fork_handlers = {
-    "net/table", FR_FORK_RANK_NET, table_fork_prepare, table_fork_parent, table_fork_child,
+    .name = "net/table", .rank = FR_FORK_RANK_NET, .lock = &lock,
 };
 
 static void table_init(void)

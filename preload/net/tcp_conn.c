@@ -205,16 +205,6 @@ void fr_tcp_sweep_idle(uint64_t now_us)
 
 /* ------------------------------------------------------------------ */
 
-static void tcp_fork_prepare(void)
-{
-    pthread_mutex_lock(&fr_tcp_mu);
-}
-
-static void tcp_fork_parent(void)
-{
-    pthread_mutex_unlock(&fr_tcp_mu);
-}
-
 static void tcp_fork_child(void)
 {
     /* The connections are the parent's: close the child's copies (the
@@ -230,11 +220,12 @@ static void tcp_fork_child(void)
         c->wlen = c->rlen = 0;
     }
     fr_tcp_wake_forked();
-    pthread_mutex_init(&fr_tcp_mu, NULL);
 }
 
+/* fork.c holds fr_tcp_mu across fork and re-initialises it after
+ * tcp_fork_child. */
 static const struct fr_fork_handlers fork_handlers = {
-    "net/tcp", FR_FORK_RANK_NET + 2, tcp_fork_prepare, tcp_fork_parent, tcp_fork_child,
+    .name = "net/tcp", .rank = FR_FORK_RANK_NET + 2, .child = tcp_fork_child, .lock = &fr_tcp_mu,
 };
 
 static void tcp_init(void)

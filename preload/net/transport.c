@@ -118,18 +118,9 @@ static unsigned pool_n;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int lib_ok;
 
-static void pool_prepare(void)
-{
-    pthread_mutex_lock(&pool_lock);
-}
-
-static void pool_release(void)
-{
-    pthread_mutex_unlock(&pool_lock);
-}
-
+/* fork.c holds pool_lock across fork. */
 static const struct fr_fork_handlers fork_handlers = {
-    "net/transport", FR_FORK_RANK_NET + 1, pool_prepare, pool_release, pool_release,
+    .name = "net/transport", .rank = FR_FORK_RANK_NET + 1, .lock = &pool_lock,
 };
 
 static void transport_init(void)
