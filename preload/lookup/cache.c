@@ -19,6 +19,7 @@
 
 #include "base/fork.h"
 #include "dns/msg.h"
+#include "lookup/cache_rules.h"
 
 /* Shards per cache: many more than the cores of the machines fastres runs
  * on, so two threads seldom meet on one lock; each costs a few cache
@@ -147,48 +148,6 @@ static void fr_cache_reg_init(void)
     reg_atfork_err = fr_fork_register(&fr_cache_fork);
 }
 
-/* ---- keys ---- */
-
-enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
-                            size_t *outlen, uint32_t *hash)
-{
-    size_t n, i, bs = 0;
-    uint32_t h = 2166136261u;  /* FNV-1a offset basis */
-
-    if (!name)
-        return FR_BADNAME;
-    n = strnlen(name, max + 2);
-    /* One trailing dot means the same name (absolute form), unless it is
-     * escaped ("a\." ends in a label holding a dot). */
-    if (n > 0 && name[n - 1] == '.') {
-        for (i = n - 1; i > 0 && name[i - 1] == '\\'; i--)
-            bs++;
-        if (bs % 2 == 0)
-            n--;
-    }
-    if (n > max)
-        return FR_BADNAME;
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch - 'A' + 'a');
-        out[i] = (char)ch;
-        h = (h ^ ch) * 16777619u;  /* FNV prime */
-    }
-    h = (h ^ qtype) * 16777619u;
-    h = (h ^ qclass) * 16777619u;
-    /* murmur3 fmix32: FNV's high bits (used to pick the shard) are weak
-     * for short keys. */
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    *outlen = n;
-    *hash = h;
-    return FR_OK;
-}
-
 static struct fr_cache_shard *fr_cache_shard_of(struct fr_cache *c, uint32_t hash)
 {
     return &c->shards[c->shard_bits ? hash >> (32 - c->shard_bits) : 0];
@@ -272,57 +231,6 @@ static struct fr_cache_entry *fr_cache_victim(struct fr_cache *c, struct fr_cach
         }
         atomic_store_explicit(&e->use, (uint8_t)(u - 1), memory_order_relaxed);
         sh->hand++;
-    }
-}
-
-/* ---- TTL rewriting ---- */
-
-static uint32_t fr_cache_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void fr_cache_put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* Rewrite the TTL of every record of the copy: stale answers get the RFC
- * 8767 TTL; others max(ttl, floor) - elapsed, at least 0 and at most
- * ttl_left, so nothing claims to be valid longer than the cache keeps it.
- * The OPT pseudo-record's TTL field holds extended RCODE and flags. The
- * reply was validated when stored, so the walk cannot fail halfway; if it
- * did, the records before stay rewritten, which is harmless. */
-void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t ttl_left,
-                        int stale)
-{
-    struct fr_msg_iter it;
-    struct fr_msg_rr rr;
-
-    if (fr_msg_iter_init(&it, msg, len) != FR_OK)
-        return;
-    while (fr_msg_iter_next(&it, &rr) == FR_OK) {
-        if (rr.section == FR_SEC_QUESTION || rr.type == FR_T_OPT)
-            continue;
-        /* The TTL sits before RDLENGTH (2 octets) and RDATA. */
-        uint8_t *p = msg + rr.rdata_off - 6;
-        uint32_t t;
-        if (stale) {
-            t = FR_CACHE_STALE_TTL;
-        } else {
-            /* RFC 2181 8: a top-bit TTL (say an authority record's beside
-             * answers of 3600) is 0, not "at most ttl_left". */
-            t = fr_msg_ttl(fr_cache_get32(p));
-            if (t < floor_ttl)
-                t = floor_ttl;
-            t = t > elapsed ? t - elapsed : 0;
-            if (t > ttl_left)
-                t = ttl_left;
-        }
-        fr_cache_put32(p, t);
     }
 }
 
@@ -448,8 +356,7 @@ enum fr_cache_hit fr_cache_lookup(struct fr_cache *c, const char *name, uint16_t
                                                         memory_order_relaxed, memory_order_relaxed))
                 hit = FR_CACHE_REFRESH;
         }
-        left = (uint32_t)((e->expire_ms - now_ms + 999) / 1000);
-        elapsed = now_ms > e->stored_ms ? (uint32_t)((now_ms - e->stored_ms) / 1000) : 0;
+        fr_cache_age(e->stored_ms, e->expire_ms, now_ms, &elapsed, &left);
         floor_ttl = e->floor_ttl;
         /* Raise the use counter only when below the ceiling, so a hot
          * entry's cache line is not written on every hit. */
@@ -502,27 +409,6 @@ unlock:
 
 /* ---- store ---- */
 
-/* 1 when the reply's question is (key, qtype, qclass): a reply stored under
- * another question would answer the wrong name. */
-static int fr_cache_question_is(const uint8_t *msg, size_t len, const char *key, size_t keylen,
-                                uint16_t qtype, uint16_t qclass)
-{
-    struct fr_msg_iter it;
-    struct fr_msg_rr rr;
-    char text[FR_CACHE_NAME_MAX + 2];
-    char qkey[FR_CACHE_NAME_MAX];
-    size_t qlen;
-    uint32_t h;
-
-    if (fr_msg_iter_init(&it, msg, len) != FR_OK || fr_msg_iter_next(&it, &rr) != FR_OK ||
-        rr.section != FR_SEC_QUESTION || rr.type != qtype || rr.rclass != qclass)
-        return 0;
-    if (fr_msg_name_text(msg, len, rr.name_off, text, sizeof text) != FR_OK ||
-        fr_cache_key(text, FR_CACHE_NAME_MAX, qtype, qclass, qkey, &qlen, &h) != FR_OK)
-        return 0;
-    return qlen == keylen && memcmp(qkey, key, keylen) == 0;
-}
-
 enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qtype, uint16_t qclass,
                               const uint8_t *msg, size_t len, uint64_t now_ms)
 {
@@ -544,8 +430,7 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
     st = fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash);
     if (st != FR_OK)
         goto done;
-    if (fr_msg_cache_ttl(msg, len, &ttl, &negative) != FR_OK ||
-        !fr_cache_question_is(msg, len, key, keylen, qtype, qclass)) {
+    if (fr_cache_fit(msg, len, key, keylen, qtype, qclass, &ttl, &negative) != FR_OK) {
         st = FR_FAIL;
         goto done;
     }
@@ -563,25 +448,8 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
     st = fr_msg_names_stable(msg, len);
     if (st != FR_OK)
         goto done;
-    /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
-     * before the clamp so min_ttl cannot revive it. A TTL with the top bit
-     * set (RFC 2181 8) is already 0 here: fr_msg_cache_ttl reads each TTL
-     * through fr_msg_ttl before taking the minimum. */
-    if (ttl == 0) {
-        st = FR_FAIL;
-        goto done;
-    }
-    uint32_t floor_ttl = 0;
-    if (negative) {
-        if (c->conf.neg_max_ttl && ttl > c->conf.neg_max_ttl)
-            ttl = c->conf.neg_max_ttl;
-    } else {
-        if (ttl < c->conf.min_ttl)
-            ttl = c->conf.min_ttl;
-        if (c->conf.max_ttl && ttl > c->conf.max_ttl)
-            ttl = c->conf.max_ttl;
-        floor_ttl = c->conf.min_ttl;
-    }
+    uint32_t floor_ttl;
+    ttl = fr_cache_clamp(ttl, negative, c->conf.min_ttl, c->conf.max_ttl, c->conf.neg_max_ttl, &floor_ttl);
 
     e = malloc(sizeof(*e) + keylen + len);
     if (!e) {

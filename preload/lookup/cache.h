@@ -115,17 +115,4 @@ void fr_cache_clear(struct fr_cache *c);
 struct fr_cache_stats { uint64_t hits, misses, stale, refresh, stores, evictions; size_t entries, bytes; };
 void fr_cache_stats(struct fr_cache *c, struct fr_cache_stats *out);
 
-/* The key of a question, as both caches use it: name lower-cased (ASCII)
- * into out (max octets) without its one unescaped trailing dot, and a
- * hash of it with qtype and qclass. FR_BADNAME: NULL or longer than max. */
-enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
-                            size_t *outlen, uint32_t *hash);
-
-/* Count the TTL of every record of a copy of a stored reply down (both
- * caches serve copies this way): stale: every TTL is the RFC 8767 one;
- * else max(ttl, floor_ttl) - elapsed, at least 0, at most ttl_left, a
- * top-bit TTL read as 0 (RFC 2181 8). The OPT record is left alone. */
-void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t ttl_left,
-                        int stale);
-
 #endif

@@ -44,7 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lookup/cache.h"
+#include "lookup/cache_rules.h"
 #include "base/clock.h"
 #include "base/fork.h"
 #include "base/log.h"
@@ -72,8 +72,6 @@
  * forged entry); a little slack for processes reading the clock a few
  * milliseconds apart. */
 #define SHC_SKEW_MS 2000
-/* RFC 2181 8: TTLs above 2^31 - 1 mean 0. */
-#define SHC_TTL_MAX 0x7fffffffu
 /* Reads of a slot retried when its writer changed it meanwhile. */
 #define SHC_READ_TRIES 2
 
@@ -136,16 +134,6 @@ struct fr_shcache {
  * (64-bit multiply-xorshift per 8 octets, murmur3's finaliser at the end)
  * only has to catch torn and random data, not an adversary: a process that
  * can write the file can ptrace the reader anyway. */
-static uint64_t shc_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t shc_sum(uint64_t seed, const void *p, size_t n, uint64_t h)
 {
     const uint8_t *b = p;
@@ -161,7 +149,7 @@ static uint64_t shc_sum(uint64_t seed, const void *p, size_t n, uint64_t h)
     uint64_t w = 0;
     memcpy(&w, b, n);
     h = (h ^ w ^ ((uint64_t)n << 56)) * 0x9e3779b97f4a7c15ull;
-    return shc_mix(h);
+    return fr_cache_fmix(h, 1);
 }
 
 static uint64_t shc_slot_sum(const struct fr_shcache *sc, uint32_t idx, const struct shc_head *h,
@@ -183,28 +171,6 @@ static enum fr_status shc_key(const char *name, uint16_t qtype, uint16_t qclass,
                               uint32_t *hash)
 {
     return fr_cache_key(name, FR_SHCACHE_NAME_MAX, qtype, qclass, out, outlen, hash);
-}
-
-/* 1 when msg is a reply fit to be cached, whose question is exactly
- * (key, qtype, qclass): checked on store and again on every read, since
- * what is read comes from a file any process of the user can write. */
-static int shc_reply_ok(const uint8_t *msg, size_t len, const char *key, size_t keylen, uint16_t qtype,
-                        uint16_t qclass, uint32_t *ttl, int *negative)
-{
-    struct fr_msg_iter it;
-    struct fr_msg_rr rr;
-    char text[FR_MSG_NAME_MAX * 4 + 64], qkey[FR_SHCACHE_NAME_MAX];
-    size_t qlen;
-    uint32_t h;
-    if (fr_msg_validate(msg, len) != FR_OK || fr_msg_cache_ttl(msg, len, ttl, negative) != FR_OK)
-        return 0;
-    if (fr_msg_iter_init(&it, msg, len) != FR_OK || it.hdr.qdcount != 1 || fr_msg_iter_next(&it, &rr) != FR_OK ||
-        rr.section != FR_SEC_QUESTION || rr.type != qtype || rr.rclass != qclass)
-        return 0;
-    if (fr_msg_name_text(msg, len, rr.name_off, text, sizeof text) != FR_OK ||
-        shc_key(text, qtype, qclass, qkey, &qlen, &h) != FR_OK)
-        return 0;
-    return qlen == keylen && memcmp(qkey, key, keylen) == 0;
 }
 
 /* ---- open ---- */
@@ -452,13 +418,13 @@ enum fr_status fr_shcache_lookup(struct fr_shcache *sc, uint64_t view, const cha
             continue;
         /* Untrusted: times consistent, and the reply as good as one
          * accepted from a server, for this very question. */
-        if (h->ttl == 0 || h->ttl > SHC_TTL_MAX || h->expire_ms != h->stored_ms + (uint64_t)h->ttl * 1000u ||
-            !shc_reply_ok(m, h->msglen, key, keylen, qtype, qclass, &ttl, &negative)) {
+        if (h->ttl == 0 || h->ttl > FR_MSG_TTL_MAX || h->expire_ms != h->stored_ms + (uint64_t)h->ttl * 1000u ||
+            fr_cache_fit(m, h->msglen, key, keylen, qtype, qclass, &ttl, &negative) != FR_OK) {
             shc_count(sc, &sc->hdr->rejected);
             continue;
         }
-        uint32_t left = (uint32_t)((h->expire_ms - now_ms + 999) / 1000);
-        uint32_t elapsed = now_ms > h->stored_ms ? (uint32_t)((now_ms - h->stored_ms) / 1000) : 0;
+        uint32_t left, elapsed;
+        fr_cache_age(h->stored_ms, h->expire_ms, now_ms, &elapsed, &left);
         memcpy(msg, m, h->msglen);
         fr_cache_countdown(msg, h->msglen, elapsed, h->floor_ttl, left, 0);
         *len = h->msglen;
@@ -526,19 +492,11 @@ enum fr_status fr_shcache_store(struct fr_shcache *sc, uint64_t view, const char
         return st;
     if (keylen + len > sizeof c.data)
         return FR_RANGE;
-    if (!shc_reply_ok(msg, len, key, keylen, qtype, qclass, &ttl, &negative) || ttl == 0 || ttl > SHC_TTL_MAX)
+    if (fr_cache_fit(msg, len, key, keylen, qtype, qclass, &ttl, &negative) != FR_OK)
         return FR_FAIL;
     uint32_t floor_ttl = 0;
-    if (clamp && negative) {
-        if (clamp->neg_max_ttl && ttl > clamp->neg_max_ttl)
-            ttl = clamp->neg_max_ttl;
-    } else if (clamp) {
-        if (ttl < clamp->min_ttl)
-            ttl = clamp->min_ttl;
-        if (clamp->max_ttl && ttl > clamp->max_ttl)
-            ttl = clamp->max_ttl;
-        floor_ttl = clamp->min_ttl;
-    }
+    if (clamp)
+        ttl = fr_cache_clamp(ttl, negative, clamp->min_ttl, clamp->max_ttl, clamp->neg_max_ttl, &floor_ttl);
 
     /* The way to write: the key's own slot, else an empty one (never
      * written, expired, or left by a dead writer), else the one least
