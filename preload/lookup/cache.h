@@ -1,5 +1,14 @@
 /* fastres: the in-process answer cache (storage layer).
  *
+ * Contract: owns the process's replies by question: lookup with refresh
+ * and stale verdicts, store, clear, counters. Called by lookup/ask.c (the
+ * cache singleton, lookups and stores) and lookup/refresh.c (stores of
+ * refreshed replies). Never does I/O, logs, or starts a thread; time comes
+ * in as an argument. Files: cache.c (lookup, store, GCLOCK eviction),
+ * cache_shards.c (create, destroy, clear, statistics, fork), internals in
+ * cache_int.h; the rules it shares with shcache.h (key, what may be
+ * kept, TTL clamps and count-down) are cache_rules.h's.
+ *
  * Stores raw DNS replies (wire form) keyed by (name, qtype, qclass); the
  * name is compared ignoring ASCII case and one trailing dot. Modelled on
  * c-ares 1.23's ares_qcache.c (time passed in by the caller, positive TTL =
@@ -48,7 +57,7 @@
  * in the refresh window of a TTL of a minute or more. */
 #define FR_CACHE_REFRESH_RETRY_MS 3000
 /* Upper bound of one entry's memory: bookkeeping (checked at compile time
- * in cache.c to be at most 128 bytes), key and reply. */
+ * in cache_int.h to be at most 128 bytes), key and reply. */
 #define FR_CACHE_ENTRY_MAX (128 + FR_CACHE_NAME_MAX + FR_CACHE_MSG_MAX)
 
 struct fr_cache_conf {
