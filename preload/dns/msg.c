@@ -53,7 +53,7 @@ enum fr_status fr_msg_name_skip(const uint8_t *msg, size_t len, size_t off, size
 
 /* Follow pointers to the next real label of a name. Returns the offset of
  * a length octet, or (size_t)-1 on a malformed name. */
-static size_t label_at(const uint8_t *msg, size_t len, size_t off, unsigned *hops)
+static size_t msg_label_at(const uint8_t *msg, size_t len, size_t off, unsigned *hops)
 {
     while (off < len && (msg[off] & 0xc0) == 0xc0) {
         if (off + 2 > len || ++*hops > MSG_MAX_POINTERS)
@@ -70,7 +70,7 @@ enum fr_status fr_msg_name_text(const uint8_t *msg, size_t len, size_t off, char
     unsigned hops = 0;
     size_t o = 0, wire = 0;
     for (;;) {
-        off = label_at(msg, len, off, &hops);
+        off = msg_label_at(msg, len, off, &hops);
         if (off == (size_t)-1)
             return FR_FAIL;
         uint8_t l = msg[off];
@@ -112,7 +112,7 @@ enum fr_status fr_msg_name_text(const uint8_t *msg, size_t len, size_t off, char
     return FR_OK;
 }
 
-static uint8_t lower(uint8_t c)
+static uint8_t msg_lower(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
@@ -122,8 +122,8 @@ int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
 {
     unsigned ha = 0, hb = 0;
     for (;;) {
-        aoff = label_at(a, alen, aoff, &ha);
-        boff = label_at(b, blen, boff, &hb);
+        aoff = msg_label_at(a, alen, aoff, &ha);
+        boff = msg_label_at(b, blen, boff, &hb);
         if (aoff == (size_t)-1 || boff == (size_t)-1)
             return -1;
         uint8_t la = a[aoff], lb = b[boff];
@@ -132,7 +132,7 @@ int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
         if (la == 0)
             return 1;
         for (unsigned i = 1; i <= la; i++)
-            if (lower(a[aoff + i]) != lower(b[boff + i]))
+            if (msg_lower(a[aoff + i]) != msg_lower(b[boff + i]))
                 return 0;
         aoff += (size_t)la + 1;
         boff += (size_t)lb + 1;
@@ -190,7 +190,7 @@ enum fr_status fr_msg_iter_next(struct fr_msg_iter *it, struct fr_msg_rr *rr)
 /* Skip a name inside rdata and make sure it also expands: skipping stops
  * at the first pointer, so a pointer that loops or leaves the message
  * would otherwise pass (and a CNAME target is followed later). */
-static enum fr_status rdata_name(const uint8_t *msg, size_t len, size_t off, size_t *next)
+static enum fr_status msg_rdata_name(const uint8_t *msg, size_t len, size_t off, size_t *next)
 {
     char tmp[FR_MSG_NAME_MAX * 4 + 1];
     if (fr_msg_name_skip(msg, len, off, next) != FR_OK)
@@ -211,18 +211,18 @@ enum fr_status fr_msg_rdata_check(const uint8_t *msg, size_t len, const struct f
     case FR_T_CNAME:
     case FR_T_NS:
     case FR_T_PTR:
-        if (rdata_name(msg, len, rr->rdata_off, &next) != FR_OK || next != end)
+        if (msg_rdata_name(msg, len, rr->rdata_off, &next) != FR_OK || next != end)
             return FR_FAIL;
         return FR_OK;
     case FR_T_MX:
-        if (rr->rdlen < 3 || rdata_name(msg, len, rr->rdata_off + 2, &next) != FR_OK ||
+        if (rr->rdlen < 3 || msg_rdata_name(msg, len, rr->rdata_off + 2, &next) != FR_OK ||
             next != end)
             return FR_FAIL;
         return FR_OK;
     case FR_T_SOA: {
         size_t p;
-        if (rdata_name(msg, len, rr->rdata_off, &p) != FR_OK ||
-            rdata_name(msg, len, p, &next) != FR_OK || next + 20 != end)
+        if (msg_rdata_name(msg, len, rr->rdata_off, &p) != FR_OK ||
+            msg_rdata_name(msg, len, p, &next) != FR_OK || next + 20 != end)
             return FR_FAIL;
         return FR_OK;
     }
@@ -232,7 +232,7 @@ enum fr_status fr_msg_rdata_check(const uint8_t *msg, size_t len, const struct f
 }
 
 /* Every record well formed; qr: the QR bit the message must carry. */
-static enum fr_status validate(const uint8_t *msg, size_t len, int qr)
+static enum fr_status msg_validate(const uint8_t *msg, size_t len, int qr)
 {
     struct fr_msg_iter it;
     struct fr_msg_rr rr;
@@ -257,10 +257,10 @@ static enum fr_status validate(const uint8_t *msg, size_t len, int qr)
 
 enum fr_status fr_msg_validate(const uint8_t *msg, size_t len)
 {
-    return validate(msg, len, 1);
+    return msg_validate(msg, len, 1);
 }
 
 enum fr_status fr_msg_validate_query(const uint8_t *msg, size_t len)
 {
-    return validate(msg, len, 0);
+    return msg_validate(msg, len, 0);
 }

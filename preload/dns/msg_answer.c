@@ -72,7 +72,7 @@ enum fr_status fr_msg_addrs(const uint8_t *msg, size_t len, uint16_t qtype, stru
 /* __res_binary_hnok (resolv/res-name-checking.c) on a name's text form: labels
  * of [0-9A-Za-z_-] only (any other octet is escaped by fr_msg_name_text
  * and so fails here too), not starting with '-'. */
-static int ptr_hnok(const char *text)
+static int msg_ptr_hnok(const char *text)
 {
     if (text[0] == '-')
         return 0;
@@ -131,7 +131,7 @@ enum fr_status fr_msg_ptr(const uint8_t *msg, size_t len, char *out, size_t outs
                 strcpy(text, ".");   /* ns_name_ntop writes the root as "." */
             if (strlen(text) > FR_MSG_PTR_NAME_MAX || strlen(text) >= outsz)
                 return FR_PUNT;
-            if (!ptr_hnok(text))
+            if (!msg_ptr_hnok(text))
                 return FR_FAIL;
             strcpy(out, text);
             return FR_OK;

@@ -79,7 +79,7 @@ enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, i
 #define MSG_T_NAPTR 35
 #define MSG_T_KX 36
 
-static int masked(const uint8_t *mask, size_t off)
+static int msg_masked(const uint8_t *mask, size_t off)
 {
     return mask[off / 8] >> (off % 8) & 1;
 }
@@ -89,20 +89,20 @@ static int masked(const uint8_t *mask, size_t off)
  * (length, label or pointer octets); otherwise FR_OK for a well-formed
  * name, FR_NOTFOUND for a malformed one (malformed in the served copy
  * too, since every octet it read is served unchanged). */
-static enum fr_status name_clear(const uint8_t *msg, size_t len, size_t off, const uint8_t *mask)
+static enum fr_status msg_name_clear(const uint8_t *msg, size_t len, size_t off, const uint8_t *mask)
 {
     unsigned hops = 0;
     size_t wire = 0;
     for (;;) {
         if (off >= len)
             return FR_NOTFOUND;
-        if (masked(mask, off))
+        if (msg_masked(mask, off))
             return FR_FAIL;
         uint8_t l = msg[off];
         if ((l & 0xc0) == 0xc0) {
             if (off + 2 > len)
                 return FR_NOTFOUND;
-            if (masked(mask, off + 1))
+            if (msg_masked(mask, off + 1))
                 return FR_FAIL;
             if (++hops > MSG_MAX_POINTERS)
                 return FR_NOTFOUND;
@@ -112,7 +112,7 @@ static enum fr_status name_clear(const uint8_t *msg, size_t len, size_t off, con
         if (l & 0xc0)
             return FR_NOTFOUND;
         for (size_t i = 1; i <= l && off + i < len; i++)
-            if (masked(mask, off + i))
+            if (msg_masked(mask, off + i))
                 return FR_FAIL;
         if (off + 1 + l > len)
             return FR_NOTFOUND;
@@ -129,11 +129,11 @@ static enum fr_status name_clear(const uint8_t *msg, size_t len, size_t off, con
  * whole message, as dn_expand does (it may run past RDLENGTH), and the
  * next one starts where it ends. A malformed name ends the walk: where
  * the next would start is then undefined. */
-static enum fr_status rdata_names_clear(const uint8_t *msg, size_t len, size_t off, size_t end,
-                                        unsigned names, const uint8_t *mask)
+static enum fr_status msg_rdata_names_clear(const uint8_t *msg, size_t len, size_t off, size_t end,
+                                            unsigned names, const uint8_t *mask)
 {
     while (names-- && off < end) {
-        enum fr_status st = name_clear(msg, len, off, mask);
+        enum fr_status st = msg_name_clear(msg, len, off, mask);
         if (st == FR_FAIL)
             return FR_FAIL;
         if (st != FR_OK || fr_msg_name_skip(msg, len, off, &off) != FR_OK)
@@ -142,8 +142,8 @@ static enum fr_status rdata_names_clear(const uint8_t *msg, size_t len, size_t o
     return FR_OK;
 }
 
-static enum fr_status rr_names_clear(const uint8_t *msg, size_t len, const struct fr_msg_rr *rr,
-                                     const uint8_t *mask)
+static enum fr_status msg_rr_names_clear(const uint8_t *msg, size_t len, const struct fr_msg_rr *rr,
+                                         const uint8_t *mask)
 {
     size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
     unsigned names = 1;
@@ -178,7 +178,7 @@ static enum fr_status rr_names_clear(const uint8_t *msg, size_t len, const struc
     default:
         return FR_OK;
     }
-    return rdata_names_clear(msg, len, off, end, names, mask);
+    return msg_rdata_names_clear(msg, len, off, end, names, mask);
 }
 
 enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len)
@@ -210,8 +210,8 @@ enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len)
     }
     fr_msg_iter_init(&it, msg, len);
     while ((st = fr_msg_iter_next(&it, &rr)) == FR_OK) {
-        if (name_clear(msg, len, rr.name_off, mask) != FR_OK ||
-            (rr.section != FR_SEC_QUESTION && rr_names_clear(msg, len, &rr, mask) != FR_OK)) {
+        if (msg_name_clear(msg, len, rr.name_off, mask) != FR_OK ||
+            (rr.section != FR_SEC_QUESTION && msg_rr_names_clear(msg, len, &rr, mask) != FR_OK)) {
             st = FR_FAIL;
             goto done;
         }
