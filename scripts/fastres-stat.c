@@ -5,7 +5,7 @@
  * A C program rather than a shell script like the other commands: the file
  * is binary, written concurrently by other processes (per-slot sequence
  * numbers and checksums), and every entry must be checked before it is
- * believed; that is the library's own code (preload/lookup/shcache.c), which this
+ * believed; that is the library's own code (preload/lookup/shcache*.c), which this
  * program links. It maps the file read-only and never creates, repairs or
  * writes it (not even the hit counters).
  *

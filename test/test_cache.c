@@ -1,4 +1,4 @@
-/* fastres: tests for preload/lookup/cache.c (the answer cache).
+/* fastres: tests for preload/lookup/cache*.c (the answer cache).
  *
  * Replies are built by hand here (wire form), so each test states exactly
  * the records and TTLs it feeds the cache. Time is the fake clock: no test

@@ -1,4 +1,4 @@
-/* fastres: tests for preload/dns/msg.c (the DNS message walker).
+/* fastres: tests for preload/dns/msg*.c (the DNS message walker).
  *
  * No network. Every message is built here byte by byte with a small
  * builder, so each case states exactly what is on the wire, including the

@@ -1,4 +1,4 @@
-/* Tests for preload/lookup/shcache.c: the answer cache shared by a user's
+/* Tests for preload/lookup/shcache*.c: the answer cache shared by a user's
  * processes.
  *
  * Each test works on its own file in a fresh temporary directory, passes

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test/test_shcache.sh: the shared cache (preload/lookup/shcache.c) between real
+# test/test_shcache.sh: the shared cache (preload/lookup/shcache*.c) between real
 # processes, counted at the upstreams.
 #
 # Runs inside test/lab.sh (re-executes itself there when started outside).

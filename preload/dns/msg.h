@@ -1,5 +1,16 @@
 /* fastres: reading DNS messages in wire form.
  *
+ * Contract: owns every reading of a DNS message's bytes: the header, names
+ * (skip, expand, compare), a record iterator and the validation of whole
+ * messages (msg.c); what of a reply a cache may keep, its TTL and whether
+ * its names survive a TTL count-down (msg_cache.c); the answers glibc
+ * takes from a reply, addresses along the CNAME chain and a PTR's host
+ * name (msg_answer.c). Called by the layers above (net/ on replies off the
+ * wire, lookup/ for the caches, api/ for the answers). Pure functions over
+ * the caller's buffer: no state, any thread, nothing to do at fork; never
+ * writes the message, never reads past len, allocates only in
+ * fr_msg_names_stable (a bit mask, freed before it returns).
+ *
  * c-ares 1.18 parses only whole replies of one kind (ares_parse_a_reply
  * and friends, each allocating a hostent); it has no record iterator
  * (ares_dns_record_t arrived in 1.22). fastres needs to walk any reply
@@ -107,6 +118,8 @@ int fr_msg_name_eq(const uint8_t *a, size_t alen, size_t aoff,
  * the minimum 0, not 3600. */
 uint32_t fr_msg_ttl(uint32_t wire);
 
+/* ---- msg_cache.c ---- */
+
 /* How long a reply may be cached, in seconds, following RFC 2308:
  * positive answers live for the smallest TTL in the answer section;
  * NXDOMAIN and NODATA for min(SOA TTL, SOA MINIMUM) of the SOA in the
@@ -125,6 +138,8 @@ enum fr_status fr_msg_cache_ttl(const uint8_t *msg, size_t len, uint32_t *ttl, i
  * malformed message; FR_NOMEM. See cache.c for why such replies are
  * refused rather than rewritten. */
 enum fr_status fr_msg_names_stable(const uint8_t *msg, size_t len);
+
+/* ---- msg_answer.c ---- */
 
 /* Addresses of the asked type that answer qname (in the message's own
  * question), following the CNAME chain the way glibc's getanswer_r does:

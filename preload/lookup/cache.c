@@ -1,4 +1,6 @@
-/* fastres: the in-process answer cache (see cache.h for the contract).
+/* fastres: the in-process answer cache's lookups and stores (see cache.h
+ * for the contract; cache_shards.c makes the shards, cache_rules.c holds
+ * the rules shared with the shared cache).
  *
  * Layout: the key space is split by hash into shards, each with its own
  * rwlock, hash table (chained buckets) and slot array. A hit takes only its
@@ -11,23 +13,13 @@
  * names, which plain LRU/FIFO would flush. */
 #include "lookup/cache.h"
 
-#include <assert.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/fork.h"
 #include "dns/msg.h"
+#include "lookup/cache_int.h"
+#include "lookup/cache_rules.h"
 
-/* Shards per cache: many more than the cores of the machines fastres runs
- * on, so two threads seldom meet on one lock; each costs a few cache
- * lines. Must be a power of two. */
-#define CACHE_SHARDS 32
-/* Fewest entries a shard is given before the cache uses fewer shards: a
- * shard of one or two entries would evict on nearly every store, whatever
- * the hit pattern. */
-#define CACHE_SHARD_MIN 8
 /* GCLOCK counter ceiling: a hot entry survives this many revolutions of
  * the hand without a hit. Small so that a name that was hot once does not
  * outstay a change of working set for long. */
@@ -41,154 +33,6 @@
  * not handed out for refresh at once (TTLs of 1-2 s). Handing out only once
  * per lifetime bounds the extra upstream load at one query per TTL. */
 #define CACHE_REFRESH_MAX_DIV 2
-/* Bytes of bookkeeping an entry must not exceed (cache.h promises it in
- * FR_CACHE_ENTRY_MAX). */
-#define CACHE_ENTRY_HDR_MAX 128
-/* Cache line size on x86-64 (and most arm64): keeps shards' locks and
- * counters off each other's lines. */
-#define CACHE_CACHELINE 64
-
-struct fr_cache_entry {
-    struct fr_cache_entry *next;  /* bucket chain */
-    uint64_t stored_ms;
-    uint64_t expire_ms;
-    /* 0, or 1 + the time it was last handed out for refresh (the +1 keeps
-     * time 0 apart from "never"). Changed under the read lock, so atomic. */
-    _Atomic uint64_t refresh_ms;
-    uint32_t hash;
-    uint32_t ttl;        /* seconds, clamped */
-    uint32_t floor_ttl;  /* min_ttl for positive answers: records are shown at least this long */
-    uint32_t slot;       /* index in the shard's slot array */
-    uint16_t qtype, qclass;
-    uint16_t namelen, msglen;
-    /* GCLOCK counter, raised by readers under the read lock. */
-    _Atomic uint8_t use;
-    uint8_t data[];      /* name (namelen octets, no NUL), then the reply */
-};
-static_assert(sizeof(struct fr_cache_entry) <= CACHE_ENTRY_HDR_MAX, "entry header over its stated bound");
-static_assert(FR_CACHE_MSG_MAX <= UINT16_MAX && FR_CACHE_NAME_MAX <= UINT16_MAX, "lengths are kept in 16 bits");
-
-struct fr_cache_shard {
-    pthread_rwlock_t lock;
-    struct fr_cache_entry **buckets;
-    struct fr_cache_entry **slots;
-    uint32_t mask;       /* buckets - 1 */
-    uint32_t cap, used, hand;
-    size_t bytes;
-    /* Counters, bumped by readers under the read lock. They share the
-     * shard's cache lines, which readers of this shard touch anyway. */
-    _Atomic uint64_t hits, misses, stale, refresh, stores, evictions;
-} __attribute__((aligned(CACHE_CACHELINE)));
-
-struct fr_cache {
-    struct fr_cache_conf conf;
-    unsigned shard_bits;
-    unsigned nshards;
-    struct fr_cache *reg_prev, *reg_next;  /* registry of live caches, for fork */
-    int registered;
-    struct fr_cache_shard *shards;
-};
-
-/* ---- fork safety ----
- * A thread may hold a shard lock at the moment another thread forks; the
- * child's copy of that lock would stay locked forever. The prepare handler
- * therefore takes every lock of every live cache, so the fork happens at a
- * quiet point; the parent releases them, and the child re-initialises them
- * (unlocking is not an option: glibc decides between reader and writer
- * unlock by comparing the owner's TID, and the child's thread has a new
- * one). */
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fr_cache *reg_head;
-static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static int reg_atfork_err;
-
-static void fr_cache_fork_prepare(void)
-{
-    pthread_mutex_lock(&reg_lock);
-    for (struct fr_cache *c = reg_head; c; c = c->reg_next)
-        for (unsigned i = 0; i < c->nshards; i++)
-            pthread_rwlock_wrlock(&c->shards[i].lock);
-}
-
-static void fr_cache_fork_parent(void)
-{
-    for (struct fr_cache *c = reg_head; c; c = c->reg_next)
-        for (unsigned i = 0; i < c->nshards; i++)
-            pthread_rwlock_unlock(&c->shards[i].lock);
-    pthread_mutex_unlock(&reg_lock);
-}
-
-static void fr_cache_lock_init(pthread_rwlock_t *l)
-{
-    pthread_rwlockattr_t a;
-    pthread_rwlockattr_init(&a);
-    /* glibc's default prefers readers: a steady stream of hits on one shard
-     * could starve a store forever. */
-    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(l, &a);
-    pthread_rwlockattr_destroy(&a);
-}
-
-static void fr_cache_fork_child(void)
-{
-    for (struct fr_cache *c = reg_head; c; c = c->reg_next)
-        for (unsigned i = 0; i < c->nshards; i++)
-            fr_cache_lock_init(&c->shards[i].lock);
-    pthread_mutex_init(&reg_lock, NULL);
-}
-
-static const struct fr_fork_handlers fr_cache_fork = {
-    .name = "cache", .rank = FR_FORK_RANK_CACHE, .prepare = fr_cache_fork_prepare,
-    .parent = fr_cache_fork_parent, .child = fr_cache_fork_child,
-};
-
-static void fr_cache_reg_init(void)
-{
-    reg_atfork_err = fr_fork_register(&fr_cache_fork);
-}
-
-/* ---- keys ---- */
-
-enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
-                            size_t *outlen, uint32_t *hash)
-{
-    size_t n, i, bs = 0;
-    uint32_t h = 2166136261u;  /* FNV-1a offset basis */
-
-    if (!name)
-        return FR_BADNAME;
-    n = strnlen(name, max + 2);
-    /* One trailing dot means the same name (absolute form), unless it is
-     * escaped ("a\." ends in a label holding a dot). */
-    if (n > 0 && name[n - 1] == '.') {
-        for (i = n - 1; i > 0 && name[i - 1] == '\\'; i--)
-            bs++;
-        if (bs % 2 == 0)
-            n--;
-    }
-    if (n > max)
-        return FR_BADNAME;
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch - 'A' + 'a');
-        out[i] = (char)ch;
-        h = (h ^ ch) * 16777619u;  /* FNV prime */
-    }
-    h = (h ^ qtype) * 16777619u;
-    h = (h ^ qclass) * 16777619u;
-    /* murmur3 fmix32: FNV's high bits (used to pick the shard) are weak
-     * for short keys. */
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    *outlen = n;
-    *hash = h;
-    return FR_OK;
-}
-
 static struct fr_cache_shard *fr_cache_shard_of(struct fr_cache *c, uint32_t hash)
 {
     return &c->shards[c->shard_bits ? hash >> (32 - c->shard_bits) : 0];
@@ -274,144 +118,6 @@ static struct fr_cache_entry *fr_cache_victim(struct fr_cache *c, struct fr_cach
         sh->hand++;
     }
 }
-
-/* ---- TTL rewriting ---- */
-
-static uint32_t fr_cache_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void fr_cache_put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* Rewrite the TTL of every record of the copy: stale answers get the RFC
- * 8767 TTL; others max(ttl, floor) - elapsed, at least 0 and at most
- * ttl_left, so nothing claims to be valid longer than the cache keeps it.
- * The OPT pseudo-record's TTL field holds extended RCODE and flags. The
- * reply was validated when stored, so the walk cannot fail halfway; if it
- * did, the records before stay rewritten, which is harmless. */
-void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t ttl_left,
-                        int stale)
-{
-    struct fr_msg_iter it;
-    struct fr_msg_rr rr;
-
-    if (fr_msg_iter_init(&it, msg, len) != FR_OK)
-        return;
-    while (fr_msg_iter_next(&it, &rr) == FR_OK) {
-        if (rr.section == FR_SEC_QUESTION || rr.type == FR_T_OPT)
-            continue;
-        /* The TTL sits before RDLENGTH (2 octets) and RDATA. */
-        uint8_t *p = msg + rr.rdata_off - 6;
-        uint32_t t;
-        if (stale) {
-            t = FR_CACHE_STALE_TTL;
-        } else {
-            /* RFC 2181 8: a top-bit TTL (say an authority record's beside
-             * answers of 3600) is 0, not "at most ttl_left". */
-            t = fr_msg_ttl(fr_cache_get32(p));
-            if (t < floor_ttl)
-                t = floor_ttl;
-            t = t > elapsed ? t - elapsed : 0;
-            if (t > ttl_left)
-                t = ttl_left;
-        }
-        fr_cache_put32(p, t);
-    }
-}
-
-/* ---- create / destroy ---- */
-
-void fr_cache_destroy(struct fr_cache *c)
-{
-    if (!c)
-        return;
-    if (c->registered) {
-        pthread_mutex_lock(&reg_lock);
-        if (c->reg_prev)
-            c->reg_prev->reg_next = c->reg_next;
-        else
-            reg_head = c->reg_next;
-        if (c->reg_next)
-            c->reg_next->reg_prev = c->reg_prev;
-        pthread_mutex_unlock(&reg_lock);
-    }
-    if (c->shards) {
-        for (unsigned i = 0; i < c->nshards; i++) {
-            struct fr_cache_shard *sh = &c->shards[i];
-            if (sh->slots)
-                for (uint32_t j = 0; j < sh->used; j++)
-                    free(sh->slots[j]);
-            free(sh->slots);
-            free(sh->buckets);
-            pthread_rwlock_destroy(&sh->lock);
-        }
-        free(c->shards);
-    }
-    free(c);
-}
-
-struct fr_cache *fr_cache_create(const struct fr_cache_conf *conf)
-{
-    struct fr_cache *c = NULL, *ret = NULL;
-    unsigned n = CACHE_SHARDS, bits = 5;
-
-    static_assert(CACHE_SHARDS == 1u << 5, "bits must match CACHE_SHARDS");
-    if (!conf || conf->max_entries == 0)
-        goto done;
-    pthread_once(&reg_once, fr_cache_reg_init);
-    if (reg_atfork_err)
-        goto done;
-    while (n > 1 && conf->max_entries / n < CACHE_SHARD_MIN) {
-        n /= 2;
-        bits--;
-    }
-    c = calloc(1, sizeof(*c));
-    if (!c)
-        goto done;
-    c->conf = *conf;
-    c->shard_bits = bits;
-    c->shards = aligned_alloc(CACHE_CACHELINE, sizeof(*c->shards) * n);
-    if (!c->shards)
-        goto done;
-    memset(c->shards, 0, sizeof(*c->shards) * n);
-    for (unsigned i = 0; i < n; i++) {
-        struct fr_cache_shard *sh = &c->shards[i];
-        /* Shards together hold exactly max_entries: the remainder goes one
-         * each to the first shards. */
-        uint32_t cap = conf->max_entries / n + (i < conf->max_entries % n);
-        uint32_t nb = 1;
-        while (nb < cap)
-            nb <<= 1;
-        fr_cache_lock_init(&sh->lock);
-        c->nshards = i + 1;  /* destroy cleans up to here */
-        sh->cap = cap;
-        sh->mask = nb - 1;
-        sh->buckets = calloc(nb, sizeof(*sh->buckets));
-        sh->slots = calloc(cap, sizeof(*sh->slots));
-        if (!sh->buckets || !sh->slots)
-            goto done;
-    }
-    pthread_mutex_lock(&reg_lock);
-    c->reg_next = reg_head;
-    if (reg_head)
-        reg_head->reg_prev = c;
-    reg_head = c;
-    c->registered = 1;
-    pthread_mutex_unlock(&reg_lock);
-    ret = c;
-    c = NULL;
-done:
-    fr_cache_destroy(c);
-    return ret;
-}
-
 /* ---- lookup ---- */
 
 enum fr_cache_hit fr_cache_lookup(struct fr_cache *c, const char *name, uint16_t qtype, uint16_t qclass,
@@ -448,8 +154,7 @@ enum fr_cache_hit fr_cache_lookup(struct fr_cache *c, const char *name, uint16_t
                                                         memory_order_relaxed, memory_order_relaxed))
                 hit = FR_CACHE_REFRESH;
         }
-        left = (uint32_t)((e->expire_ms - now_ms + 999) / 1000);
-        elapsed = now_ms > e->stored_ms ? (uint32_t)((now_ms - e->stored_ms) / 1000) : 0;
+        fr_cache_age(e->stored_ms, e->expire_ms, now_ms, &elapsed, &left);
         floor_ttl = e->floor_ttl;
         /* Raise the use counter only when below the ceiling, so a hot
          * entry's cache line is not written on every hit. */
@@ -502,27 +207,6 @@ unlock:
 
 /* ---- store ---- */
 
-/* 1 when the reply's question is (key, qtype, qclass): a reply stored under
- * another question would answer the wrong name. */
-static int fr_cache_question_is(const uint8_t *msg, size_t len, const char *key, size_t keylen,
-                                uint16_t qtype, uint16_t qclass)
-{
-    struct fr_msg_iter it;
-    struct fr_msg_rr rr;
-    char text[FR_CACHE_NAME_MAX + 2];
-    char qkey[FR_CACHE_NAME_MAX];
-    size_t qlen;
-    uint32_t h;
-
-    if (fr_msg_iter_init(&it, msg, len) != FR_OK || fr_msg_iter_next(&it, &rr) != FR_OK ||
-        rr.section != FR_SEC_QUESTION || rr.type != qtype || rr.rclass != qclass)
-        return 0;
-    if (fr_msg_name_text(msg, len, rr.name_off, text, sizeof text) != FR_OK ||
-        fr_cache_key(text, FR_CACHE_NAME_MAX, qtype, qclass, qkey, &qlen, &h) != FR_OK)
-        return 0;
-    return qlen == keylen && memcmp(qkey, key, keylen) == 0;
-}
-
 enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qtype, uint16_t qclass,
                               const uint8_t *msg, size_t len, uint64_t now_ms)
 {
@@ -544,8 +228,7 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
     st = fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash);
     if (st != FR_OK)
         goto done;
-    if (fr_msg_cache_ttl(msg, len, &ttl, &negative) != FR_OK ||
-        !fr_cache_question_is(msg, len, key, keylen, qtype, qclass)) {
+    if (fr_cache_fit(msg, len, key, keylen, qtype, qclass, &ttl, &negative) != FR_OK) {
         st = FR_FAIL;
         goto done;
     }
@@ -563,25 +246,8 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
     st = fr_msg_names_stable(msg, len);
     if (st != FR_OK)
         goto done;
-    /* RFC 1035 3.2.1: TTL 0 means "use for this transaction only"; checked
-     * before the clamp so min_ttl cannot revive it. A TTL with the top bit
-     * set (RFC 2181 8) is already 0 here: fr_msg_cache_ttl reads each TTL
-     * through fr_msg_ttl before taking the minimum. */
-    if (ttl == 0) {
-        st = FR_FAIL;
-        goto done;
-    }
-    uint32_t floor_ttl = 0;
-    if (negative) {
-        if (c->conf.neg_max_ttl && ttl > c->conf.neg_max_ttl)
-            ttl = c->conf.neg_max_ttl;
-    } else {
-        if (ttl < c->conf.min_ttl)
-            ttl = c->conf.min_ttl;
-        if (c->conf.max_ttl && ttl > c->conf.max_ttl)
-            ttl = c->conf.max_ttl;
-        floor_ttl = c->conf.min_ttl;
-    }
+    uint32_t floor_ttl;
+    ttl = fr_cache_clamp(ttl, negative, c->conf.min_ttl, c->conf.max_ttl, c->conf.neg_max_ttl, &floor_ttl);
 
     e = malloc(sizeof(*e) + keylen + len);
     if (!e) {
@@ -645,47 +311,4 @@ done:
     free(old);
     free(e);
     return st;
-}
-
-void fr_cache_clear(struct fr_cache *c)
-{
-    if (!c)
-        return;
-    for (unsigned i = 0; i < c->nshards; i++) {
-        struct fr_cache_shard *sh = &c->shards[i];
-        pthread_rwlock_wrlock(&sh->lock);
-        for (uint32_t j = 0; j < sh->used; j++) {
-            free(sh->slots[j]);
-            sh->slots[j] = NULL;
-        }
-        memset(sh->buckets, 0, ((size_t)sh->mask + 1) * sizeof(*sh->buckets));
-        sh->used = 0;
-        sh->hand = 0;
-        sh->bytes = 0;
-        pthread_rwlock_unlock(&sh->lock);
-    }
-}
-
-void fr_cache_stats(struct fr_cache *c, struct fr_cache_stats *out)
-{
-    struct fr_cache_stats s;
-
-    memset(&s, 0, sizeof(s));
-    if (c) {
-        for (unsigned i = 0; i < c->nshards; i++) {
-            struct fr_cache_shard *sh = &c->shards[i];
-            s.hits += atomic_load_explicit(&sh->hits, memory_order_relaxed);
-            s.misses += atomic_load_explicit(&sh->misses, memory_order_relaxed);
-            s.stale += atomic_load_explicit(&sh->stale, memory_order_relaxed);
-            s.refresh += atomic_load_explicit(&sh->refresh, memory_order_relaxed);
-            s.stores += atomic_load_explicit(&sh->stores, memory_order_relaxed);
-            s.evictions += atomic_load_explicit(&sh->evictions, memory_order_relaxed);
-            pthread_rwlock_rdlock(&sh->lock);
-            s.entries += sh->used;
-            s.bytes += sh->bytes;
-            pthread_rwlock_unlock(&sh->lock);
-        }
-    }
-    if (out)
-        *out = s;
 }

@@ -1,5 +1,14 @@
 /* fastres: the in-process answer cache (storage layer).
  *
+ * Contract: owns the process's replies by question: lookup with refresh
+ * and stale verdicts, store, clear, counters. Called by lookup/ask.c (the
+ * cache singleton, lookups and stores) and lookup/refresh.c (stores of
+ * refreshed replies). Never does I/O, logs, or starts a thread; time comes
+ * in as an argument. Files: cache.c (lookup, store, GCLOCK eviction),
+ * cache_shards.c (create, destroy, clear, statistics, fork), internals in
+ * cache_int.h; the rules it shares with shcache.h (key, what may be
+ * kept, TTL clamps and count-down) are cache_rules.h's.
+ *
  * Stores raw DNS replies (wire form) keyed by (name, qtype, qclass); the
  * name is compared ignoring ASCII case and one trailing dot. Modelled on
  * c-ares 1.23's ares_qcache.c (time passed in by the caller, positive TTL =
@@ -48,7 +57,7 @@
  * in the refresh window of a TTL of a minute or more. */
 #define FR_CACHE_REFRESH_RETRY_MS 3000
 /* Upper bound of one entry's memory: bookkeeping (checked at compile time
- * in cache.c to be at most 128 bytes), key and reply. */
+ * in cache_int.h to be at most 128 bytes), key and reply. */
 #define FR_CACHE_ENTRY_MAX (128 + FR_CACHE_NAME_MAX + FR_CACHE_MSG_MAX)
 
 struct fr_cache_conf {
@@ -114,18 +123,5 @@ void fr_cache_clear(struct fr_cache *c);
  * tables). */
 struct fr_cache_stats { uint64_t hits, misses, stale, refresh, stores, evictions; size_t entries, bytes; };
 void fr_cache_stats(struct fr_cache *c, struct fr_cache_stats *out);
-
-/* The key of a question, as both caches use it: name lower-cased (ASCII)
- * into out (max octets) without its one unescaped trailing dot, and a
- * hash of it with qtype and qclass. FR_BADNAME: NULL or longer than max. */
-enum fr_status fr_cache_key(const char *name, size_t max, uint16_t qtype, uint16_t qclass, char *out,
-                            size_t *outlen, uint32_t *hash);
-
-/* Count the TTL of every record of a copy of a stored reply down (both
- * caches serve copies this way): stale: every TTL is the RFC 8767 one;
- * else max(ttl, floor_ttl) - elapsed, at least 0, at most ttl_left, a
- * top-bit TTL read as 0 (RFC 2181 8). The OPT record is left alone. */
-void fr_cache_countdown(uint8_t *msg, size_t len, uint32_t elapsed, uint32_t floor_ttl, uint32_t ttl_left,
-                        int stale);
 
 #endif

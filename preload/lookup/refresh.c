@@ -27,36 +27,36 @@
 /* glibc's RESOLV_EDNS_BUFFER_SIZE, as the engine uses it. */
 #define REFRESH_EDNS_SIZE 1200
 
-struct sock {
+struct refresh_sock {
     int fd;
     dev_t dev;
     ino_t ino;
 };
 
-struct pending {
+struct refresh_pending {
     int used;
     uint64_t expires_ms;
     uint16_t id, qtype, qclass;
     char name[FR_MSG_NAME_MAX * 4 + 1];
-    struct sock s4, s6;
+    struct refresh_sock s4, s6;
     unsigned nservers;
     struct fr_server servers[FR_MAX_SERVERS];
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pending tab[FR_REFRESH_MAX];
-static atomic_int npending;
-static _Atomic uint64_t n_sent, n_stored;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static int fork_ok;
+static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct refresh_pending refresh_tab[FR_REFRESH_MAX];
+static atomic_int refresh_npending;
+static _Atomic uint64_t refresh_n_sent, refresh_n_stored;
+static pthread_once_t refresh_fork_once = PTHREAD_ONCE_INIT;
+static int refresh_fork_ok;
 
 void fr_refresh_counts(uint64_t *sent, uint64_t *stored)
 {
-    *sent = atomic_load(&n_sent);
-    *stored = atomic_load(&n_stored);
+    *sent = atomic_load(&refresh_n_sent);
+    *stored = atomic_load(&refresh_n_stored);
 }
 
-static int sock_open(int family, struct sock *s)
+static int refresh_sock_open(int family, struct refresh_sock *s)
 {
     struct stat st;
     s->fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -73,27 +73,27 @@ static int sock_open(int family, struct sock *s)
 }
 
 /* Is s->fd still the socket we opened (in this process)? */
-static int sock_ours(const struct sock *s)
+static int refresh_sock_ours(const struct refresh_sock *s)
 {
     struct stat st;
     return s->fd >= 0 && fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
-static void sock_drop(struct sock *s)
+static void refresh_sock_drop(struct refresh_sock *s)
 {
     /* Close only what is still ours: the program may have closed it and
      * opened something else under the same number. */
-    if (sock_ours(s))
+    if (refresh_sock_ours(s))
         close(s->fd);
     s->fd = -1;
 }
 
-static void pending_drop(struct pending *p)
+static void refresh_pending_drop(struct refresh_pending *p)
 {
-    sock_drop(&p->s4);
-    sock_drop(&p->s6);
+    refresh_sock_drop(&p->s4);
+    refresh_sock_drop(&p->s6);
     p->used = 0;
-    atomic_fetch_sub(&npending, 1);
+    atomic_fetch_sub(&refresh_npending, 1);
 }
 
 /* ---- fork ----
@@ -102,12 +102,12 @@ static void pending_drop(struct pending *p)
  * fr_refresh_start without this). */
 static void refresh_fork_prepare(void)
 {
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&refresh_lock);
 }
 
 static void refresh_fork_parent(void)
 {
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&refresh_lock);
 }
 
 static void refresh_fork_child(void)
@@ -115,9 +115,9 @@ static void refresh_fork_child(void)
     /* The parent collects its own replies: the child closes its copies of
      * the sockets (only those still ours) and forgets the refreshes. */
     for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
-        if (tab[i].used)
-            pending_drop(&tab[i]);
-    pthread_mutex_init(&lock, NULL);
+        if (refresh_tab[i].used)
+            refresh_pending_drop(&refresh_tab[i]);
+    pthread_mutex_init(&refresh_lock, NULL);
 }
 
 static const struct fr_fork_handlers refresh_fork = {
@@ -127,7 +127,7 @@ static const struct fr_fork_handlers refresh_fork = {
 
 static void refresh_fork_init(void)
 {
-    fork_ok = fr_fork_register(&refresh_fork) == 0;
+    refresh_fork_ok = fr_fork_register(&refresh_fork) == 0;
 }
 
 void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qtype, uint16_t qclass)
@@ -135,12 +135,12 @@ void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qt
     unsigned char *q = NULL;
     int qlen = 0;
     uint16_t id;
-    struct pending *p = NULL;
+    struct refresh_pending *p = NULL;
 
     /* Without fork handlers a child could inherit the lock held: no
      * refreshes then (entries simply expire into the normal path). */
-    pthread_once(&fork_once, refresh_fork_init);
-    if (!fork_ok)
+    pthread_once(&refresh_fork_once, refresh_fork_init);
+    if (!refresh_fork_ok)
         return;
     id = fr_rand_id();
     if (strlen(name) >= sizeof p->name)
@@ -151,10 +151,10 @@ void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qt
     if (cfg->trust_ad && qlen > 3)
         q[3] |= 0x20;
 
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&refresh_lock);
     for (unsigned i = 0; i < FR_REFRESH_MAX && !p; i++)
-        if (!tab[i].used)
-            p = &tab[i];
+        if (!refresh_tab[i].used)
+            p = &refresh_tab[i];
     if (!p)
         goto done;   /* busy: the cache offers the entry again later */
     memset(p, 0, sizeof *p);
@@ -168,29 +168,30 @@ void fr_refresh_start(const struct fr_config *cfg, const char *name, uint16_t qt
     unsigned sent = 0;
     for (unsigned i = 0; i < cfg->nservers; i++) {
         const struct fr_server *sv = &cfg->servers[i];
-        struct sock *s = sv->addr.ss_family == AF_INET ? &p->s4 : &p->s6;
-        if (s->fd < 0 && sock_open(sv->addr.ss_family, s) != 0)
+        struct refresh_sock *s = sv->addr.ss_family == AF_INET ? &p->s4 : &p->s6;
+        if (s->fd < 0 && refresh_sock_open(sv->addr.ss_family, s) != 0)
             continue;
         if (sendto(s->fd, q, (size_t)qlen, MSG_DONTWAIT, (const struct sockaddr *)&sv->addr,
                    sv->addrlen) == qlen)
             sent++;
     }
     if (!sent) {
-        sock_drop(&p->s4);
-        sock_drop(&p->s6);
+        refresh_sock_drop(&p->s4);
+        refresh_sock_drop(&p->s6);
         goto done;
     }
     p->used = 1;
     p->expires_ms = fr_clock_mono_ms() + FR_REFRESH_LIFETIME_MS;
-    atomic_fetch_add(&npending, 1);
-    atomic_fetch_add(&n_sent, 1);
+    atomic_fetch_add(&refresh_npending, 1);
+    atomic_fetch_add(&refresh_n_sent, 1);
     fr_log(FR_LOG_DEBUG, "refresh", "refreshing %s type %u", name, qtype);
 done:
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&refresh_lock);
     ares_free_string(q);
 }
 
-static int from_server(const struct pending *p, const struct sockaddr_storage *from, socklen_t len)
+static int refresh_from_server(const struct refresh_pending *p, const struct sockaddr_storage *from,
+                               socklen_t len)
 {
     for (unsigned i = 0; i < p->nservers; i++) {
         const struct fr_server *sv = &p->servers[i];
@@ -211,7 +212,7 @@ static int from_server(const struct pending *p, const struct sockaddr_storage *f
 }
 
 /* The reply answers our question: ID, QR, one question equal to ours. */
-static int matches(const struct pending *p, const uint8_t *m, size_t len)
+static int refresh_matches(const struct refresh_pending *p, const uint8_t *m, size_t len)
 {
     struct fr_msg_iter it;
     struct fr_msg_rr rr;
@@ -234,7 +235,7 @@ static int matches(const struct pending *p, const uint8_t *m, size_t len)
 }
 
 /* Read what has arrived on one socket; 1 when a usable reply was stored. */
-static int reap_sock(struct pending *p, struct sock *s, struct fr_cache *c)
+static int refresh_reap_sock(struct refresh_pending *p, struct refresh_sock *s, struct fr_cache *c)
 {
     uint8_t buf[FR_MSG_MAX];
     for (unsigned n = 0; n < REFRESH_READS_PER_REAP; n++) {
@@ -244,15 +245,15 @@ static int reap_sock(struct pending *p, struct sock *s, struct fr_cache *c)
         if (r < 0)
             return 0;   /* EAGAIN: nothing more yet */
         struct fr_msg_hdr h;
-        if (!from_server(p, &from, fl) || fr_msg_header(buf, (size_t)r, &h) != FR_OK ||
-            !matches(p, buf, (size_t)r))
+        if (!refresh_from_server(p, &from, fl) || fr_msg_header(buf, (size_t)r, &h) != FR_OK ||
+            !refresh_matches(p, buf, (size_t)r))
             continue;
         unsigned rcode = FR_MSG_RCODE(&h);
         if (FR_MSG_TC(&h) || (rcode != FR_RCODE_NOERROR && rcode != FR_RCODE_NXDOMAIN) ||
             fr_msg_validate(buf, (size_t)r) != FR_OK)
             continue;   /* another server may still give a usable one */
         if (fr_cache_store(c, p->name, p->qtype, p->qclass, buf, (size_t)r, fr_clock_now_ms()) == FR_OK)
-            atomic_fetch_add(&n_stored, 1);
+            atomic_fetch_add(&refresh_n_stored, 1);
         return 1;
     }
     return 0;
@@ -266,39 +267,39 @@ static int reap_sock(struct pending *p, struct sock *s, struct fr_cache *c)
  * table: it is left alone then (try-lock, never wait in exit). */
 __attribute__((destructor)) static void refresh_exit(void)
 {
-    if (atomic_load(&npending) == 0 || pthread_mutex_trylock(&lock) != 0)
+    if (atomic_load(&refresh_npending) == 0 || pthread_mutex_trylock(&refresh_lock) != 0)
         return;
     for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
-        if (tab[i].used)
-            pending_drop(&tab[i]);
-    pthread_mutex_unlock(&lock);
+        if (refresh_tab[i].used)
+            refresh_pending_drop(&refresh_tab[i]);
+    pthread_mutex_unlock(&refresh_lock);
 }
 
 void fr_refresh_reap(struct fr_cache *c)
 {
-    if (atomic_load_explicit(&npending, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&refresh_npending, memory_order_relaxed) == 0)
         return;
-    if (pthread_mutex_trylock(&lock) != 0)
+    if (pthread_mutex_trylock(&refresh_lock) != 0)
         return;
     uint64_t now = fr_clock_mono_ms();
     for (unsigned i = 0; i < FR_REFRESH_MAX; i++) {
-        struct pending *p = &tab[i];
+        struct refresh_pending *p = &refresh_tab[i];
         if (!p->used)
             continue;
         int done = 0;
-        struct sock *socks[2] = { &p->s4, &p->s6 };
+        struct refresh_sock *socks[2] = { &p->s4, &p->s6 };
         for (unsigned k = 0; k < 2 && !done; k++) {
-            struct sock *s = socks[k];
+            struct refresh_sock *s = socks[k];
             if (s->fd < 0)
                 continue;
-            if (!sock_ours(s)) {
+            if (!refresh_sock_ours(s)) {
                 s->fd = -1;   /* the program closed it: forget, never close */
                 continue;
             }
-            done = reap_sock(p, s, c);
+            done = refresh_reap_sock(p, s, c);
         }
         if (done || now >= p->expires_ms || (p->s4.fd < 0 && p->s6.fd < 0))
-            pending_drop(p);
+            refresh_pending_drop(p);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&refresh_lock);
 }

@@ -1,4 +1,6 @@
-/* fastres lookup layer: the search list (see resolve.h). */
+/* fastres lookup layer: the search list (see resolve.h): asking the
+ * candidates, alone or ahead of need, as glibc's walk (resolve_walk.c)
+ * calls for them. */
 #include "lookup/resolve.h"
 
 #include <stdatomic.h>
@@ -10,42 +12,9 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "lookup/refresh.h"
+#include "lookup/resolve_int.h"
 #include "net/table.h"
 #include "net/tcp.h"
-
-static enum fr_status classify(const struct fr_reply *rep, const struct fr_ask_state *qs, unsigned n)
-{
-    const struct fr_reply *hp = NULL, *hp2 = NULL;
-    struct fr_msg_hdr h1, h2;
-    for (unsigned i = 0; i < n; i++) {
-        if (qs[i].st != FR_OK)
-            continue;
-        if (!hp)
-            hp = &rep[i];
-        else
-            hp2 = &rep[i];
-    }
-    if (!hp)
-        return FR_AGAIN;    /* res_send failed for every question */
-    /* glibc treats a missing second reply as a copy of the first. */
-    if (!hp2)
-        hp2 = hp;
-    if (fr_msg_header(hp->msg, hp->len, &h1) != FR_OK || fr_msg_header(hp2->msg, hp2->len, &h2) != FR_OK)
-        return FR_FAIL;
-    unsigned r1 = FR_MSG_RCODE(&h1), r2 = FR_MSG_RCODE(&h2);
-    if ((r1 == FR_RCODE_NOERROR && h1.ancount) || (r2 == FR_RCODE_NOERROR && h2.ancount))
-        return FR_OK;
-    switch (r1 == FR_RCODE_NOERROR ? r2 : r1) {
-    case FR_RCODE_NXDOMAIN:
-        return FR_NOTFOUND;
-    case FR_RCODE_SERVFAIL:
-        return FR_AGAIN;
-    case FR_RCODE_NOERROR:
-        return FR_NODATA;
-    default:
-        return FR_FAIL;
-    }
-}
 
 void fr_search_free(struct fr_search *s)
 {
@@ -61,212 +30,27 @@ void fr_search_free(struct fr_search *s)
  * another and stops at the first that answers or fails in a way it does
  * not go on from. fastres builds the same candidates, knows the outcome of
  * each once asked, and replays glibc's walk over those outcomes
- * (search_walk): the walk either ends, with exactly glibc's result, or
- * names the candidate whose outcome it needs next. That candidate is then
+ * (fr_resolve_walk, resolve_walk.c): the walk either ends, with exactly
+ * glibc's result, or names the candidate whose outcome it needs next. That
+ * candidate is then
  * asked, alone or with the candidates after it in glibc's order (see
  * search_parallel): an answer of a later candidate is used only when the
  * walk reaches it, i.e. when every candidate before it ended in a way at
  * which glibc goes on. */
 
-/* Candidate 0 is the name as it is; 1..ndomains the search domains. */
-#define SEARCH_MAX_CANDS (FR_MAX_DOMAINS + 1)
+/* Candidates kept on the stack (4.5 KiB): the name and three search
+ * domains, as in a Kubernetes pod. Longer lists go on the heap, not on a
+ * host program's possibly small thread stack. */
+#define SEARCH_STACK_CANDS 4
 /* How long a dotted name found through a search domain keeps dotted names
  * from being asked ahead (search_parallel): ten minutes, so that a program
  * that resolves in-cluster names like "svc.ns" pays extra queries once per
  * ten minutes, not on every lookup. */
 #define SEARCH_DOTTED_HIT_MS (600u * 1000u)
 
-struct outcome {
-    int known;
-    enum fr_status st;        /* the candidate's verdict */
-    int servfail, refused;
-    int asked;                /* 0: failed before a query (name too long, empty label) */
-};
-
-struct cand {
-    char full[FR_RESOLVE_NAME_MAX];   /* without the final dot */
-    struct fr_reply rep[FR_ENGINE_PAIR];
-    struct fr_ask_state qs[FR_ENGINE_PAIR];
-};
-
-struct search {
-    const struct fr_config *cfg;
-    const uint16_t *qtypes;
-    unsigned n;                /* questions per candidate */
-    unsigned ncand;            /* 1 + ndomains */
-    unsigned dots;
-    int trailing;
-    int dom_root[SEARCH_MAX_CANDS];   /* the domain is the root ("" or ".") */
-    struct outcome out[SEARCH_MAX_CANDS];
-    struct cand *cand;         /* ncand of them */
-};
-
-/* Candidates kept on the stack (4.5 KiB): the name and three search
- * domains, as in a Kubernetes pod. Longer lists go on the heap, not on a
- * host program's possibly small thread stack. */
-#define SEARCH_STACK_CANDS 4
-
-struct walk {
-    int done;                  /* 0: the outcome of `need` is needed */
-    unsigned need;
-    enum fr_status st;         /* done: the search's result */
-    int winner;                /* done with FR_OK: the candidate that answered */
-    int last_asked;            /* the last candidate glibc sent queries for, or -1 */
-    enum fr_status residual;   /* fr_search.residual */
-};
-
-/* Build candidate text as __res_context_querydomain would: name.domain (or
- * name alone), with glibc's length checks. FR_FAIL when res_mkquery or
- * the length checks would fail (NO_RECOVERY). */
-static enum fr_status cand_name(const char *name, const char *domain, int raw, char *full)
-{
-    size_t nl = strlen(name);
-    if (domain) {
-        size_t dl = strlen(domain);
-        if (nl + dl + 1 >= FR_RESOLVE_NAME_MAX)
-            return FR_FAIL;
-        memcpy(full, name, nl);
-        full[nl] = '.';
-        memcpy(full + nl + 1, domain, dl + 1);
-    } else {
-        /* res_query passes the name straight to res_mkquery ("" is the
-         * root); res_querydomain's check rejects "" (its length wraps). */
-        if (nl >= FR_RESOLVE_NAME_MAX || (!raw && (nl == 0 || nl - 1 >= FR_RESOLVE_NAME_MAX - 1)))
-            return FR_FAIL;
-        memcpy(full, name, nl + 1);
-    }
-    /* An empty label ("a..b", ".a", "a..") makes res_mkquery fail:
-     * NO_RECOVERY. A lone "." is the root. */
-    if (strcmp(full, ".") && (full[0] == '.' || strstr(full, "..")))
-        return FR_FAIL;
-    /* The cache and the engine see names without the final dot. */
-    size_t fl = strlen(full);
-    if (fl >= 1 && full[fl - 1] == '.')
-        full[fl - 1] = '\0';
-    return FR_OK;
-}
-
-/* The verdict on one asked candidate, as candidate() in glibc's loop sees
- * it: NO_RECOVERY when a query could not be built, set-up failures as
- * they are, otherwise __res_context_query's classification; servfail and
- * refused feed the walk's "go on" rules. */
-static void cand_judge(const struct fr_reply *rep, const struct fr_ask_state *qs, unsigned n, struct outcome *o)
-{
-    int all_refused = 1;
-    o->known = 1;
-    o->asked = 1;
-    o->servfail = 0;
-    o->refused = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (qs[i].st == FR_BADNAME) {
-            o->st = FR_FAIL;   /* res_mkquery failed: NO_RECOVERY */
-            return;
-        }
-        if (qs[i].st == FR_NOMEM || qs[i].st == FR_PUNT) {
-            o->st = qs[i].st;
-            return;
-        }
-        if (qs[i].fail_rcode == FR_RCODE_SERVFAIL)
-            o->servfail = 1;
-        if (qs[i].st != FR_AGAIN || !qs[i].conn_refused)
-            all_refused = 0;
-    }
-    o->refused = all_refused;
-    o->st = classify(rep, qs, n);
-}
-
-static int is_stop(enum fr_status st)
-{
-    return st == FR_OK || st == FR_NOMEM || st == FR_PUNT;
-}
-
-/* glibc's __res_context_search over the outcomes known so far. */
-static void search_walk(const struct search *s, const struct outcome *o, struct walk *w)
-{
-    const struct fr_config *cfg = s->cfg;
-    enum fr_status st, saved = FR_NOTFOUND, last = FR_NOTFOUND;
-    int have_saved = 0, got_nodata = 0, got_servfail = 0, tried_as_is = 0, searched = 0;
-    int root_on_list = 0;
-    memset(w, 0, sizeof *w);
-    w->winner = -1;
-    w->last_asked = -1;
-    w->residual = FR_NOTFOUND;
-
-#define WALK_TAKE(k)                                                                             \
-    do {                                                                                         \
-        if (!o[k].known) {                                                                       \
-            w->need = (k);                                                                       \
-            return;                                                                              \
-        }                                                                                        \
-        st = o[k].st;                                                                            \
-        if (o[k].asked)                                                                          \
-            w->last_asked = (int)(k);                                                            \
-    } while (0)
-#define WALK_END(result, win)                                                                    \
-    do {                                                                                         \
-        w->done = 1;                                                                             \
-        w->st = (result);                                                                        \
-        w->winner = (result) == FR_OK ? (int)(win) : -1;                                         \
-        return;                                                                                  \
-    } while (0)
-
-    if (s->dots >= cfg->ndots || s->trailing) {
-        WALK_TAKE(0);
-        if (is_stop(st) || s->trailing)
-            WALK_END(st, 0);
-        saved = st;
-        have_saved = 1;
-        tried_as_is = 1;
-        w->residual = st;
-    }
-    /* glibc's RES_DEFNAMES and RES_DNSRCH are on by default and fastres
-     * punts when a program changed _res, so both are on here. */
-    if (!s->dots || !s->trailing) {
-        for (unsigned d = 1; d < s->ncand; d++) {
-            searched = 1;
-            if (s->dom_root[d])
-                root_on_list = 1;
-            WALK_TAKE(d);
-            if (is_stop(st))
-                WALK_END(st, d);
-            last = st;
-            w->residual = st;
-            if (o[d].refused)
-                WALK_END(FR_AGAIN, d);   /* glibc: errno ECONNREFUSED, no server present */
-            if (st == FR_NODATA) {
-                got_nodata = 1;
-                continue;
-            }
-            if (st == FR_NOTFOUND)
-                continue;
-            if (st == FR_AGAIN && o[d].servfail) {
-                got_servfail = 1;
-                continue;
-            }
-            break;   /* anything else: stop searching */
-        }
-    }
-    if ((s->dots || !searched || !cfg->no_tld_query) && !(tried_as_is || root_on_list)) {
-        WALK_TAKE(0);
-        if (is_stop(st))
-            WALK_END(st, 0);
-        last = st;
-    }
-    if (have_saved)
-        WALK_END(saved, -1);
-    if (got_nodata)
-        WALK_END(FR_NODATA, -1);
-    if (got_servfail)
-        WALK_END(FR_AGAIN, -1);
-    /* glibc: the h_errno of the last query made (HOST_NOT_FOUND when no
-     * query was made at all). */
-    WALK_END(last, -1);
-#undef WALK_TAKE
-#undef WALK_END
-}
-
-static _Atomic uint64_t dotted_hit_ms;   /* last time a dotted name was found in a search domain */
-static _Atomic uint64_t n_ahead;         /* candidates asked ahead of need */
+/* Last time a dotted name was found in a search domain. */
+static _Atomic uint64_t resolve_dotted_hit_ms;
+static _Atomic uint64_t resolve_n_ahead;   /* candidates asked ahead of need */
 
 /* Whether to ask the candidates after the needed one at the same time.
  * Only for a name with dots but fewer than ndots (in Kubernetes, with
@@ -283,24 +67,8 @@ static int search_parallel(const struct search *s)
 {
     if (!s->cfg->parallel_search || s->trailing || !s->dots || s->dots >= s->cfg->ndots)
         return 0;
-    uint64_t hit = atomic_load(&dotted_hit_ms);
+    uint64_t hit = atomic_load(&resolve_dotted_hit_ms);
     return !hit || fr_clock_now_ms() - hit > SEARCH_DOTTED_HIT_MS;
-}
-
-/* glibc's order of candidates when every one ends in "go on". */
-static unsigned search_order(const struct search *s, unsigned *order)
-{
-    unsigned n = 0;
-    if (s->dots >= s->cfg->ndots || s->trailing) {
-        order[n++] = 0;
-        if (s->trailing)
-            return n;
-    }
-    for (unsigned d = 1; d < s->ncand; d++)
-        order[n++] = d;
-    if (s->dots < s->cfg->ndots && (s->dots || s->ncand == 1 || !s->cfg->no_tld_query))
-        order[n++] = 0;
-    return n;
 }
 
 struct settle_arg {
@@ -335,17 +103,17 @@ static int search_settled(void *arg, const struct fr_ask_item *it, unsigned n, c
             }
         }
         if (known)
-            cand_judge(rep, qs, s->n, &o[k]);
+            fr_resolve_judge(rep, qs, s->n, &o[k]);
     }
     struct walk w;
-    search_walk(s, o, &w);
+    fr_resolve_walk(s, o, &w);
     return w.done;
 }
 
 /* Ask candidate `need` and, when asking ahead, the ones after it. */
 static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclass)
 {
-    unsigned order[SEARCH_MAX_CANDS + 1], norder = search_order(s, order);
+    unsigned order[SEARCH_MAX_CANDS + 1], norder = fr_resolve_order(s, order);
     unsigned batch[FR_ENGINE_MAX_NAMES], nb = 0;
     batch[nb++] = need;
     if (search_parallel(s)) {
@@ -375,7 +143,7 @@ static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclas
         }
     }
     if (nb > 1)
-        atomic_fetch_add(&n_ahead, nb - 1);
+        atomic_fetch_add(&resolve_n_ahead, nb - 1);
     struct settle_arg sa = { s };
     enum fr_status st = fr_ask(s->cfg, it, ni, qclass, nb > 1 ? search_settled : NULL, &sa);
     if (st != FR_OK)
@@ -386,7 +154,7 @@ static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclas
         for (unsigned j = 0; j < s->n; j++)
             abandoned |= c->qs[j].abandoned;
         if (!abandoned)
-            cand_judge(c->rep, c->qs, s->n, &s->out[batch[b]]);
+            fr_resolve_judge(c->rep, c->qs, s->n, &s->out[batch[b]]);
     }
     return FR_OK;
 }
@@ -451,7 +219,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
                 dom++;
             s->dom_root[k] = dom[0] == '\0';
         }
-        if (cand_name(name, dom, !search, s->cand[k].full) != FR_OK)
+        if (fr_resolve_cand_name(name, dom, !search, s->cand[k].full) != FR_OK)
             s->out[k] = (struct outcome){ .known = 1, .st = FR_FAIL };
     }
 
@@ -469,7 +237,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     }
 
     for (;;) {
-        search_walk(s, s->out, &w);
+        fr_resolve_walk(s, s->out, &w);
         if (w.done)
             break;
         if ((ret = search_ask(s, w.need, qclass)) != FR_OK)
@@ -483,7 +251,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
         search_move_replies(s, w.winner, out);
         snprintf(out->name, sizeof out->name, "%s", s->cand[w.winner].full);
         if (w.winner > 0 && s->dots)
-            atomic_store(&dotted_hit_ms, fr_clock_now_ms());
+            atomic_store(&resolve_dotted_hit_ms, fr_clock_now_ms());
     } else {
         /* res_search's caller gets the last candidate's replies. */
         search_move_replies(s, w.last_asked, out);
@@ -516,7 +284,7 @@ void fr_resolve_stats_print(void)
            (unsigned long long)as.cache_hits, (unsigned long long)as.cache_misses,
            (unsigned long long)as.stale, as.cache_entries, (unsigned long long)rsent,
            (unsigned long long)rstored, (unsigned long long)as.shared,
-           (unsigned long long)atomic_load(&n_ahead));
+           (unsigned long long)atomic_load(&resolve_n_ahead));
     struct fr_tcp_stats ts;
     fr_tcp_stats(&ts);
     if (ts.connects)

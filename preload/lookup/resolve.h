@@ -6,7 +6,15 @@
  * sharing, network), classifies each candidate's replies the way
  * __res_context_query does and replays glibc's walk over those verdicts,
  * so the search stops and fails exactly where glibc's would, even when
- * several candidates were asked at once. */
+ * several candidates were asked at once.
+ *
+ * Contract: called by the shapers (api/gai, hostent, resq) and by shim.c
+ * (reap, statistics); asks through ask.h only (the statistics line also
+ * reads refresh's, the engine's, tcp's and table's counters). Any thread; its only state
+ * is two statistics-grade atomics (nothing to do at fork); never blocks
+ * beyond the ask it makes. Files: resolve.c (asking the candidates, the
+ * FASTRES_STATS line), resolve_walk.c (glibc's rules: candidate names,
+ * verdicts, order, the walk), internals in resolve_int.h. */
 #ifndef FR_RESOLVE_H
 #define FR_RESOLVE_H
 

@@ -1,5 +1,17 @@
 /* fastres: the answer cache shared by the processes of one user.
  *
+ * Contract: owns the shared file and every access to it. Called by
+ * lookup/ask.c (fr_shcache_get/put/note, behind the in-process cache),
+ * shim.c (fr_shcache_stats_print) and scripts/fastres-stat.c (open
+ * read-only, stats, walk). Never blocks on another process, never keeps a
+ * descriptor, never trusts what it reads. Files: shcache_file.c (create,
+ * ownership and mode checks, mapping, header), shcache.c (slot protocol:
+ * seqlock, checksum, lookup, store, views), shcache_stats.c (the counters
+ * and walk fastres-stat reads), shcache_proc.c (the process's shared
+ * cache: settings, opening on first use, the calls above); internals and
+ * the file layout in shcache_int.h; the rules it shares with the
+ * in-process cache in cache_rules.h.
+ *
  * A file of fixed-size slots mapped MAP_SHARED into every process that
  * uses fastres ($XDG_RUNTIME_DIR/fastres-shcache-v1 when that is set, else
  * /dev/shm/fastres-shcache-v1-UID; FASTRES_SHARED_CACHE_PATH overrides),

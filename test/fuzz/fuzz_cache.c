@@ -1,5 +1,5 @@
 /* fastres fuzz harness: cache store -> lookup -> TTL count-down
- * (preload/lookup/cache.c) with a reply as it comes off the network.
+ * (preload/lookup/cache*.c) with a reply as it comes off the network.
  *
  * Input: 4 octets of settings (cache clamps, lookup times), then the reply.
  * The reply is stored under its own question (as the engine does after

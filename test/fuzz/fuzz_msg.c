@@ -1,4 +1,4 @@
-/* fastres fuzz harness: the DNS message reader (preload/dns/msg.c) on raw
+/* fastres fuzz harness: the DNS message reader (preload/dns/msg*.c) on raw
  * bytes as they come off the network: header, iteration, validation, name
  * expansion and comparison, cache TTL, address extraction and the cache's
  * name-stability check. Besides memory errors (ASan) and undefined
