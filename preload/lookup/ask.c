@@ -85,16 +85,6 @@ static pthread_once_t inflight_once = PTHREAD_ONCE_INIT;
  * races on its own (sharing is only an optimisation). */
 static int inflight_ok;
 
-static void inflight_prepare(void)
-{
-    pthread_mutex_lock(&inflight_lock);
-}
-
-static void inflight_parent(void)
-{
-    pthread_mutex_unlock(&inflight_lock);
-}
-
 static void inflight_cond_init(void)
 {
     pthread_condattr_t a;
@@ -113,13 +103,13 @@ static void inflight_child(void)
             free(inflight[i].result.answer);
         memset(&inflight[i], 0, sizeof inflight[i]);
     }
-    pthread_mutex_init(&inflight_lock, NULL);
     inflight_cond_init();
 }
 
 static const struct fr_fork_handlers inflight_fork = {
-    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .prepare = inflight_prepare,
-    .parent = inflight_parent, .child = inflight_child,
+    /* fork.c holds inflight_lock across fork, re-initialised after this. */
+    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .child = inflight_child,
+    .lock = &inflight_lock,
 };
 
 static void inflight_init(void)

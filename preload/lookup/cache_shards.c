@@ -33,7 +33,6 @@ static int cache_reg_atfork_err;
 
 static void fr_cache_fork_prepare(void)
 {
-    pthread_mutex_lock(&cache_reg_lock);
     for (struct fr_cache *c = cache_reg_head; c; c = c->reg_next)
         for (unsigned i = 0; i < c->nshards; i++)
             pthread_rwlock_wrlock(&c->shards[i].lock);
@@ -44,7 +43,6 @@ static void fr_cache_fork_parent(void)
     for (struct fr_cache *c = cache_reg_head; c; c = c->reg_next)
         for (unsigned i = 0; i < c->nshards; i++)
             pthread_rwlock_unlock(&c->shards[i].lock);
-    pthread_mutex_unlock(&cache_reg_lock);
 }
 
 static void fr_cache_lock_init(pthread_rwlock_t *l)
@@ -63,12 +61,13 @@ static void fr_cache_fork_child(void)
     for (struct fr_cache *c = cache_reg_head; c; c = c->reg_next)
         for (unsigned i = 0; i < c->nshards; i++)
             fr_cache_lock_init(&c->shards[i].lock);
-    pthread_mutex_init(&cache_reg_lock, NULL);
 }
 
 static const struct fr_fork_handlers fr_cache_fork = {
     .name = "cache", .rank = FR_FORK_RANK_CACHE, .prepare = fr_cache_fork_prepare,
     .parent = fr_cache_fork_parent, .child = fr_cache_fork_child,
+    /* The registry lock, held by fork.c around the shard locks. */
+    .lock = &cache_reg_lock,
 };
 
 static void fr_cache_reg_init(void)

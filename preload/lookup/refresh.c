@@ -100,16 +100,6 @@ static void refresh_pending_drop(struct refresh_pending *p)
  * A thread may hold the lock while another forks: take it first, so the
  * child is forked at a quiet point (issue 9: children hung in
  * fr_refresh_start without this). */
-static void refresh_fork_prepare(void)
-{
-    pthread_mutex_lock(&refresh_lock);
-}
-
-static void refresh_fork_parent(void)
-{
-    pthread_mutex_unlock(&refresh_lock);
-}
-
 static void refresh_fork_child(void)
 {
     /* The parent collects its own replies: the child closes its copies of
@@ -117,12 +107,12 @@ static void refresh_fork_child(void)
     for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
         if (refresh_tab[i].used)
             refresh_pending_drop(&refresh_tab[i]);
-    pthread_mutex_init(&refresh_lock, NULL);
 }
 
 static const struct fr_fork_handlers refresh_fork = {
-    .name = "refresh", .rank = FR_FORK_RANK_REFRESH, .prepare = refresh_fork_prepare,
-    .parent = refresh_fork_parent, .child = refresh_fork_child,
+    /* fork.c holds refresh_lock across fork, re-initialised after this. */
+    .name = "refresh", .rank = FR_FORK_RANK_REFRESH, .child = refresh_fork_child,
+    .lock = &refresh_lock,
 };
 
 static void refresh_fork_init(void)
