@@ -60,20 +60,31 @@ static const struct fr_config *shim_enter(res_state statp)
     return cfg;
 }
 
+/* getaddrinfo's codes. Besides the lookup's own outcomes (gai.h), the
+ * AF_INET path reports gethostbyname2_r's outcome as it is, which glibc's
+ * try_simple_gethostbyname maps: not found with NO_DATA, and a reply
+ * without an address (NO_RECOVERY + "try again", FR_EMPTY), give
+ * EAI_NODATA; TRY_AGAIN with EAGAIN gives EAI_AGAIN; any other not-found
+ * (HOST_NOT_FOUND, NO_RECOVERY, TRY_AGAIN after an answered last query)
+ * gives EAI_NONAME: glibc's getaddrinfo never reports EAI_FAIL for a
+ * lookup. */
 static int to_eai(enum fr_status st)
 {
     switch (st) {
     case FR_OK:
         return 0;
     case FR_NODATA:
+    case FR_EMPTY:
         return EAI_NODATA;
     case FR_AGAIN:
         return EAI_AGAIN;
-    case FR_FAIL:
-        return EAI_FAIL;
     case FR_NOMEM:
         return EAI_MEMORY;
+    case FR_SYSTEM:
+        return EAI_SYSTEM;
     case FR_NOTFOUND:
+    case FR_FAIL:
+    case FR_AGAIN_NOTFOUND:
     case FR_BADNAME:
     default:
         return EAI_NONAME;
@@ -94,6 +105,7 @@ static int to_herrno(enum fr_status st)
         return TRY_AGAIN;
     case FR_NOMEM:
     case FR_RANGE:
+    case FR_SYSTEM:
         return NETDB_INTERNAL;
     case FR_FAIL:
     case FR_EMPTY:

@@ -1,4 +1,16 @@
-/* fastres: gethostbyname, gethostbyname2 and their _r forms.
+/* fastres: gethostbyname, gethostbyname2, gethostbyaddr and their _r
+ * forms, and getnameinfo's host lookup.
+ *
+ * Owns their shaping as glibc 2.36's getXXbyYY_r.c, nss_files and nss_dns
+ * do it: the answer (struct fr_hostdata) and its packing into a caller's
+ * buffer (hostent.c), the lookup by name (hostent.c) and by address
+ * (hostent_addr.c) through the hosts line's sources in glibc's order
+ * (sources.h; with other NSS modules hostent_nss.c), the h_errno glibc
+ * leaves behind (as statuses), and nrl_domainname for NI_NOFQDN
+ * (hostent_domain.c). Called by shim.c, and by gai_addrs.c for
+ * getaddrinfo's AF_INET path. Thread-safe (per-thread residual h_errno,
+ * the local domain worked out once per process atomically); no lock, no
+ * descriptor kept. Never writes h_errno or errno: shim.c does.
  *
  * The lookup (fr_hostent_query) and the packing into a caller's buffer
  * (fr_hostent_fill) are separate so that the non-reentrant forms can grow
