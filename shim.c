@@ -561,9 +561,9 @@ static int shim_send(res_state statp, const unsigned char *msg, int msglen, unsi
     if (!statp || (statp->options & RES_INIT))
         cfg = shim_enter(statp ? statp : &_res);
     enum fr_status st = FR_PUNT;
-    int len = -1, err = 0;
+    int len = -1;
     if (cfg) {
-        st = fr_resq_send(cfg, msg, msglen, answer, anslen, &len, &err);
+        st = fr_resq_send(cfg, msg, msglen, answer, anslen, &len);
         fr_config_release(cfg);
     }
     if (st == FR_PUNT) {
@@ -574,7 +574,8 @@ static int shim_send(res_state statp, const unsigned char *msg, int msglen, unsi
     }
     if (st == FR_OK)
         return len;
-    errno = st == FR_NOMEM ? ENOMEM : err ? err : ETIMEDOUT;
+    /* res_send's errno: how the servers failed (__res_context_send). */
+    errno = st == FR_NOMEM ? ENOMEM : st == FR_REFUSED ? ECONNREFUSED : ETIMEDOUT;
     return -1;
 }
 

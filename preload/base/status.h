@@ -27,6 +27,9 @@ enum fr_status {
                       errno, which fastres does not reproduce (the
                       shapers hand such calls to libc; shim.c would map
                       it to EAI_SYSTEM / NETDB_INTERNAL) */
+    FR_REFUSED,    /* no reply, every server refused the connection:
+                      res_send's errno ECONNREFUSED (FR_AGAIN there:
+                      ETIMEDOUT) */
 };
 
 
