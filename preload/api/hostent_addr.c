@@ -101,6 +101,12 @@ done:
     return st;
 }
 
+int fr_hostent_addr_any(const void *addr, socklen_t len)
+{
+    static const unsigned char zero[16];
+    return len == 16 && !memcmp(addr, zero, 16);
+}
+
 enum fr_status fr_hostent_query_addr(const struct fr_config *cfg, const void *addr, int len,
                                      int af, struct fr_hostdata **out)
 {

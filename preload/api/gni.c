@@ -1,13 +1,53 @@
-/* fastres: getnameinfo's NI_NOFQDN domain, glibc's nrl_domainname (see
- * fr_hostent_local_domain in hostent.h), worked out with fastres's own
- * gethostbyname and gethostbyaddr lookups. */
-#include "api/hostent_int.h"
+/* fastres: getnameinfo's host part (see gni.h). */
+#include "api/gni.h"
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "api/hostent.h"
+
+/* The getnameinfo calls fastres answers: a name wanted for an inet
+ * address, with flags it reproduces. NI_NUMERICHOST needs no lookup and
+ * NI_IDN the IDNA decoder: libc does those. */
+#define GNI_FLAGS (NI_NUMERICSERV | NI_NAMEREQD | NI_DGRAM | NI_NOFQDN)
+
+int fr_gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host, socklen_t hostlen,
+                int flags, const void **addr, int *len)
+{
+    if (flags & ~GNI_FLAGS)
+        return 0;
+    if (!sa || !host || hostlen == 0)
+        return 0;
+    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+        *addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        *len = 4;
+        return 1;
+    }
+    if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+        *addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        *len = 16;
+        return 1;
+    }
+    return 0;
+}
+
+enum fr_status fr_gni_nofqdn(const char *name, const char *domain, char *out, size_t outsz)
+{
+    if (strlen(name) >= outsz)
+        return FR_RANGE;
+    strcpy(out, name);
+    char *c = domain ? strstr(out, domain) : NULL;
+    if (c && c != out && c[-1] == '.')
+        c[-1] = '\0';
+    return FR_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* NI_NOFQDN's local domain: glibc's nrl_domainname */
 
 /* 0: not known, 1: a thread is working it out, 2: known (domain_text,
  * NULL when there is none). Once per process, as glibc's. */
@@ -17,7 +57,7 @@ static char *domain_text;
 /* The text after the first dot of the answer's name, when d has one. */
 static int domain_of(const struct fr_hostdata *d, char **out)
 {
-    const char *dot = strchr(d->name, '.');
+    const char *dot = strchr(fr_hostdata_name(d), '.');
     if (!dot)
         return 0;
     *out = strdup(dot + 1);
@@ -39,8 +79,8 @@ static int domain_try(enum fr_status st, struct fr_hostdata *d, enum fr_status *
     return st == FR_PUNT || st == FR_NOMEM ? -1 : found;
 }
 
-enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char **domain,
-                                       enum fr_status *left)
+enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **domain,
+                                   enum fr_status *left)
 {
     *left = FR_PUNT;
     int st0 = atomic_load(&domain_state);
