@@ -8,7 +8,13 @@
  * gethostbyaddr_r). A module that cannot be loaded, or lacks the
  * function, is reported as missing: glibc's callers each treat that in
  * their own way (see gai_addrs.c and hostent_nss.c). The caller walks
- * the sources in order with their actions (sources.h). */
+ * the sources in order with their actions (sources.h).
+ *
+ * Thread-safe and lock-free (module handles kept in slots claimed
+ * atomically, never unloaded: nothing to do at fork). Speaks the NSS
+ * module ABI (nss_status, h_errno values, errno) to call the modules;
+ * the h_errno values come back to its callers as fr_status (herr below),
+ * and the caller's errno and h_errno are restored after each call. */
 #ifndef FR_NSSMOD_H
 #define FR_NSSMOD_H
 

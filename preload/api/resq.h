@@ -1,4 +1,12 @@
-/* fastres: res_query, res_search and res_querydomain (and res_n*). */
+/* fastres: res_query, res_search, res_querydomain and res_send (and
+ * their res_n* forms).
+ *
+ * Owns their shaping as glibc 2.36's resolver does it: the name.domain
+ * join and its length rule, the search through the lookup layer
+ * (resolve.h), the reply copied into the caller's buffer, and which
+ * res_send queries fastres may race (net/engine.h). Called by shim.c
+ * only. Thread-safe; no state of its own. Never writes h_errno or errno:
+ * shim.c does, from the statuses below. */
 #ifndef FR_RESQ_H
 #define FR_RESQ_H
 
