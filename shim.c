@@ -17,6 +17,7 @@
 
 #include "base/config.h"
 #include "api/gai.h"
+#include "api/gni.h"
 #include "api/hostent.h"
 #include "base/log.h"
 #include "base/real.h"
@@ -26,16 +27,12 @@
 
 #define FR_EXPORT __attribute__((visibility("default")))
 
-/* gethostbyname's per-thread buffer starts at this size and doubles up to
- * the maximum (a reply of 64 KiB cannot carry more). */
 /* gethostbyname_r buffers smaller than this go to libc: glibc's nss_files
  * parses /etc/hosts lines inside the caller's buffer and fails with ERANGE
  * when one does not fit, before any DNS lookup; fastres does not reproduce
  * that threshold. Programs that grow the buffer on ERANGE start at 1 KiB
  * or more. */
 #define SHIM_HOSTENT_R_MIN 1024
-#define SHIM_HOSTENT_BUF_START 1024
-#define SHIM_HOSTENT_BUF_MAX (256 * 1024)
 
 static atomic_int stats_wanted;
 
@@ -60,20 +57,31 @@ static const struct fr_config *shim_enter(res_state statp)
     return cfg;
 }
 
+/* getaddrinfo's codes. Besides the lookup's own outcomes (gai.h), the
+ * AF_INET path reports gethostbyname2_r's outcome as it is, which glibc's
+ * try_simple_gethostbyname maps: not found with NO_DATA, and a reply
+ * without an address (NO_RECOVERY + "try again", FR_EMPTY), give
+ * EAI_NODATA; TRY_AGAIN with EAGAIN gives EAI_AGAIN; any other not-found
+ * (HOST_NOT_FOUND, NO_RECOVERY, TRY_AGAIN after an answered last query)
+ * gives EAI_NONAME: glibc's getaddrinfo never reports EAI_FAIL for a
+ * lookup. */
 static int to_eai(enum fr_status st)
 {
     switch (st) {
     case FR_OK:
         return 0;
     case FR_NODATA:
+    case FR_EMPTY:
         return EAI_NODATA;
     case FR_AGAIN:
         return EAI_AGAIN;
-    case FR_FAIL:
-        return EAI_FAIL;
     case FR_NOMEM:
         return EAI_MEMORY;
+    case FR_SYSTEM:
+        return EAI_SYSTEM;
     case FR_NOTFOUND:
+    case FR_FAIL:
+    case FR_AGAIN_NOTFOUND:
     case FR_BADNAME:
     default:
         return EAI_NONAME;
@@ -94,6 +102,7 @@ static int to_herrno(enum fr_status st)
         return TRY_AGAIN;
     case FR_NOMEM:
     case FR_RANGE:
+    case FR_SYSTEM:
         return NETDB_INTERNAL;
     case FR_FAIL:
     case FR_EMPTY:
@@ -140,39 +149,6 @@ static void shim_freeaddrinfo(struct addrinfo *ai)
 
 /* ------------------------------------------------------------------ */
 /* gethostbyname family */
-
-struct tls_hostent {
-    struct hostent he;
-    char *buf;
-    size_t len;
-};
-
-/* glibc's gethostbyname and gethostbyaddr each have a result of their
- * own (getXXbyYY.c: static per function): one call does not overwrite
- * the other's. Per thread here. */
-enum { TLS_BYNAME, TLS_BYADDR, TLS_SLOTS };
-struct tls_hostents {
-    struct tls_hostent slot[TLS_SLOTS];
-};
-
-static pthread_key_t hostent_key;
-static pthread_once_t hostent_once = PTHREAD_ONCE_INIT;
-static __thread struct tls_hostents *tls_he;
-
-static void tls_hostent_free(void *p)
-{
-    struct tls_hostents *t = p;
-    if (t) {
-        for (int i = 0; i < TLS_SLOTS; i++)
-            free(t->slot[i].buf);
-        free(t);
-    }
-}
-
-static void hostent_key_init(void)
-{
-    pthread_key_create(&hostent_key, tls_hostent_free);
-}
 
 /* gethostbyname_r's contract: 0 with *result set, or 0 with *result NULL
  * and *h_errnop set (not found), ERANGE for a short buffer, EAGAIN and
@@ -235,36 +211,6 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
     }
 }
 
-/* Pack d into the thread's hostent, growing its buffer; NULL with
- * h_errno/errno set when out of memory. */
-static struct hostent *shim_tls_fill(const struct fr_hostdata *d, int slot)
-{
-    pthread_once(&hostent_once, hostent_key_init);
-    if (!tls_he) {
-        struct tls_hostents *all = calloc(1, sizeof *all);
-        if (!all)
-            goto nomem;
-        tls_he = all;
-        pthread_setspecific(hostent_key, all);
-    }
-    struct tls_hostent *t = &tls_he->slot[slot];
-    for (;;) {
-        if (t->buf && fr_hostent_fill(d, &t->he, t->buf, t->len) == FR_OK)
-            return &t->he;
-        size_t n = t->len ? t->len * 2 : SHIM_HOSTENT_BUF_START;
-        if (n > SHIM_HOSTENT_BUF_MAX)
-            goto nomem;
-        char *b = realloc(t->buf, n);
-        if (!b)
-            goto nomem;
-        t->buf = b;
-        t->len = n;
-    }
-nomem:
-    set_herrno(NULL, FR_NOMEM);
-    return NULL;
-}
-
 static struct hostent *shim_ghbn(const char *name, int af)
 {
     const struct fr_real *real = fr_real_get();
@@ -281,7 +227,9 @@ static struct hostent *shim_ghbn(const char *name, int af)
         set_herrno(NULL, st);
         return NULL;
     }
-    struct hostent *he = shim_tls_fill(d, TLS_BYNAME);
+    struct hostent *he = NULL;
+    if (fr_hostent_fill_tls(d, FR_HOSTENT_BYNAME, &he) != FR_OK)
+        set_herrno(NULL, FR_NOMEM);
     if (he && fr_hostdata_residual(d) != FR_PUNT)
         h_errno = to_herrno(fr_hostdata_residual(d));
     fr_hostdata_free(d);
@@ -290,14 +238,6 @@ static struct hostent *shim_ghbn(const char *name, int af)
 
 /* ------------------------------------------------------------------ */
 /* gethostbyaddr family and getnameinfo */
-
-/* "::" (16 zero octets, whatever the type): glibc's gethostbyaddr_r
- * answers it without a lookup (PREPROCESS in inet/gethstbyad_r.c). */
-static int is_in6_any(const void *addr, socklen_t len)
-{
-    static const unsigned char zero[16];
-    return len == 16 && !memcmp(addr, zero, 16);
-}
 
 /* gethostbyaddr_r as getXXbyYY_r.c ends after nss_files and nss_dns:
  * 0 with *result set; 0 with *result NULL and nss_dns's h_errno (not
@@ -314,7 +254,7 @@ static int shim_ghba_r(const void *addr, socklen_t len, int type, struct hostent
     if (cfg) {
         /* SHIM_HOSTENT_R_MIN: nss_files reads each line into buf (see
          * gethostbyname_r). */
-        if (addr && buflen >= SHIM_HOSTENT_R_MIN && !is_in6_any(addr, len))
+        if (addr && buflen >= SHIM_HOSTENT_R_MIN && !fr_hostent_addr_any(addr, len))
             st = fr_hostent_query_addr(cfg, addr, (int)len, type, &d);
         fr_config_release(cfg);
     }
@@ -366,7 +306,7 @@ static struct hostent *shim_ghba(const void *addr, socklen_t len, int type)
     struct fr_hostdata *d = NULL;
     enum fr_status st = FR_PUNT;
     if (cfg) {
-        if (addr && !is_in6_any(addr, len))
+        if (addr && !fr_hostent_addr_any(addr, len))
             st = fr_hostent_query_addr(cfg, addr, (int)len, type, &d);
         fr_config_release(cfg);
     }
@@ -382,7 +322,9 @@ static struct hostent *shim_ghba(const void *addr, socklen_t len, int type)
         errno = st == FR_EMPTY ? EAGAIN : st == FR_NOMEM ? ENOMEM : 0;
         return NULL;
     }
-    struct hostent *he = shim_tls_fill(d, TLS_BYADDR);
+    struct hostent *he = NULL;
+    if (fr_hostent_fill_tls(d, FR_HOSTENT_BYADDR, &he) != FR_OK)
+        set_herrno(NULL, FR_NOMEM);
     if (he) {
         enum fr_status residual = fr_hostdata_residual(d);
         if (residual != FR_PUNT && residual != FR_OK)
@@ -391,24 +333,6 @@ static struct hostent *shim_ghba(const void *addr, socklen_t len, int type)
     }
     fr_hostdata_free(d);
     return he;
-}
-
-/* The getnameinfo calls fastres answers: a name wanted for an inet
- * address, with flags it reproduces. NI_NUMERICHOST needs no lookup and
- * NI_IDN the IDNA decoder: libc does those. */
-#define SHIM_GNI_FLAGS (NI_NUMERICSERV | NI_NAMEREQD | NI_DGRAM | NI_NOFQDN)
-static int gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host,
-                    socklen_t hostlen, int flags)
-{
-    if (flags & ~SHIM_GNI_FLAGS)
-        return 0;
-    if (!sa || !host || hostlen == 0)
-        return 0;
-    if (sa->sa_family == AF_INET)
-        return salen >= sizeof(struct sockaddr_in);
-    if (sa->sa_family == AF_INET6)
-        return salen >= sizeof(struct sockaddr_in6);
-    return 0;
 }
 
 /* getnameinfo as inet/getnameinfo.c does it: the host part from
@@ -421,23 +345,16 @@ static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, sock
     const struct fr_real *real = fr_real_get();
     if (!real)
         return EAI_SYSTEM;
-    if (!gni_ours(sa, salen, host, hostlen, flags))
+    const void *addr;
+    int af = sa ? sa->sa_family : AF_UNSPEC, len;
+    if (!fr_gni_ours(sa, salen, host, hostlen, flags, &addr, &len))
         return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
     const struct fr_config *cfg = shim_enter(&_res);
     if (!cfg)
         return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
-    const void *addr;
-    int af = sa->sa_family, len;
-    if (af == AF_INET) {
-        addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-        len = 4;
-    } else {
-        addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        len = 16;
-    }
     struct fr_hostdata *d = NULL;
     enum fr_status st = FR_NOTFOUND;   /* "::": not found, no lookup */
-    if (!is_in6_any(addr, (socklen_t)len))
+    if (!fr_hostent_addr_any(addr, (socklen_t)len))
         st = fr_hostent_query_addr(cfg, addr, len, af, &d);
     fr_config_release(cfg);
     if (st == FR_PUNT)
@@ -447,7 +364,7 @@ static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, sock
         h_errno = to_herrno(left);
     /* errno as the internal gethostbyaddr_r leaves it (its return value;
      * "::" returns before touching it). */
-    if (d || !is_in6_any(addr, (socklen_t)len))
+    if (d || !fr_hostent_addr_any(addr, (socklen_t)len))
         errno = st == FR_EMPTY ? EAGAIN : st == FR_NOMEM ? ENOMEM : 0;
     int rc;
     char trimmed[NI_MAXHOST];
@@ -457,19 +374,15 @@ static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, sock
         const struct fr_config *cfg2 = shim_enter(&_res);
         const char *domain = NULL;
         enum fr_status dleft = FR_PUNT;
-        enum fr_status dst = cfg2 ? fr_hostent_local_domain(cfg2, &domain, &dleft) : FR_PUNT;
+        enum fr_status dst = cfg2 ? fr_gni_local_domain(cfg2, &domain, &dleft) : FR_PUNT;
         fr_config_release(cfg2);
-        const char *name = fr_hostdata_name(d);
-        if (dst != FR_OK || strlen(name) >= sizeof trimmed) {
+        if (dst != FR_OK ||
+            fr_gni_nofqdn(fr_hostdata_name(d), domain, trimmed, sizeof trimmed) != FR_OK) {
             fr_hostdata_free(d);
             return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
         }
         if (dleft != FR_PUNT)
             h_errno = to_herrno(dleft);
-        strcpy(trimmed, name);
-        char *c = domain ? strstr(trimmed, domain) : NULL;
-        if (c && c != trimmed && c[-1] == '.')
-            c[-1] = '\0';
     }
     if (st == FR_OK) {
         const char *name = (flags & NI_NOFQDN) ? trimmed : fr_hostdata_name(d);
@@ -481,7 +394,7 @@ static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, sock
             rc = 0;
         }
     } else if (st == FR_AGAIN) {
-        h_errno = TRY_AGAIN;
+        h_errno = to_herrno(FR_AGAIN);
         rc = EAI_AGAIN;
     } else if (st == FR_NOMEM) {
         rc = EAI_MEMORY;
@@ -549,9 +462,9 @@ static int shim_send(res_state statp, const unsigned char *msg, int msglen, unsi
     if (!statp || (statp->options & RES_INIT))
         cfg = shim_enter(statp ? statp : &_res);
     enum fr_status st = FR_PUNT;
-    int len = -1, err = 0;
+    int len = -1;
     if (cfg) {
-        st = fr_resq_send(cfg, msg, msglen, answer, anslen, &len, &err);
+        st = fr_resq_send(cfg, msg, msglen, answer, anslen, &len);
         fr_config_release(cfg);
     }
     if (st == FR_PUNT) {
@@ -562,7 +475,8 @@ static int shim_send(res_state statp, const unsigned char *msg, int msglen, unsi
     }
     if (st == FR_OK)
         return len;
-    errno = st == FR_NOMEM ? ENOMEM : err ? err : ETIMEDOUT;
+    /* res_send's errno: how the servers failed (__res_context_send). */
+    errno = st == FR_NOMEM ? ENOMEM : st == FR_REFUSED ? ECONNREFUSED : ETIMEDOUT;
     return -1;
 }
 

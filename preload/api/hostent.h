@@ -1,4 +1,17 @@
-/* fastres: gethostbyname, gethostbyname2 and their _r forms.
+/* fastres: gethostbyname, gethostbyname2, gethostbyaddr and their _r
+ * forms, and getnameinfo's host lookup.
+ *
+ * Owns their shaping as glibc 2.36's getXXbyYY_r.c, nss_files and nss_dns
+ * do it: the answer (struct fr_hostdata) and its packing into a caller's
+ * buffer (hostent.c), the lookup by name (hostent.c) and by address
+ * (hostent_addr.c) through the hosts line's sources in glibc's order
+ * (sources.h; with other NSS modules hostent_nss.c), the h_errno glibc
+ * leaves behind (as statuses), the per-thread results of the
+ * non-reentrant forms (hostent_tls.c). Called by shim.c, by gai_addrs.c
+ * for getaddrinfo's AF_INET path and by gni.c. Thread-safe (per-thread residual h_errno,
+ * per-thread results); no lock, no
+ * descriptor kept; the per-thread buffers are freed at thread exit. Never
+ * writes h_errno or errno: shim.c does.
  *
  * The lookup (fr_hostent_query) and the packing into a caller's buffer
  * (fr_hostent_fill) are separate so that the non-reentrant forms can grow
@@ -8,6 +21,7 @@
 
 #include <netdb.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "base/config.h"
 #include "base/status.h"
@@ -23,6 +37,14 @@ enum fr_status fr_hostent_query(const struct fr_config *cfg, const char *name, i
 enum fr_status fr_hostent_fill(const struct fr_hostdata *d, struct hostent *ret, char *buf,
                                size_t buflen);
 void fr_hostdata_free(struct fr_hostdata *d);   /* accepts NULL */
+/* gethostbyname* and gethostbyaddr's result: d packed into the calling
+ * thread's hostent for that function (each has its own, as glibc's
+ * getXXbyYY.c keeps one static per function), its buffer grown as needed
+ * and freed when the thread exits (hostent_tls.c). FR_OK with *out, valid
+ * until the thread's next call of the same slot; FR_NOMEM. */
+enum fr_hostent_slot { FR_HOSTENT_BYNAME, FR_HOSTENT_BYADDR };
+enum fr_status fr_hostent_fill_tls(const struct fr_hostdata *d, enum fr_hostent_slot slot,
+                                   struct hostent **out);
 /* The h_errno glibc leaves after this answer: nss_files leaves
  * HOST_NOT_FOUND behind even when it finds the name, nss_dns succeeds
  * cleanly; FR_PUNT: untouched (nss_files by address). */
@@ -49,15 +71,10 @@ enum fr_status fr_hostent_resolver_left(void);
  * thread's h_errno afterwards, as for fr_hostent_query. */
 enum fr_status fr_hostent_query_addr(const struct fr_config *cfg, const void *addr, int len,
                                      int af, struct fr_hostdata **out);
-/* glibc's nrl_domainname for getnameinfo's NI_NOFQDN, worked out once
- * per process as glibc does: the domain part of the first official name
- * with a dot among "localhost", the host name (gethostname) and
- * 127.0.0.1, each looked up as glibc does (NULL: none). FR_OK with
- * *domain; FR_PUNT when it cannot be worked out exactly (a lookup went to
- * libc, another thread is working it out). *left: the thread's h_errno
- * those lookups leave (FR_PUNT: none asked DNS). */
-enum fr_status fr_hostent_local_domain(const struct fr_config *cfg, const char **domain,
-                                       enum fr_status *left);
+/* "::" (16 zero octets, whatever the type): glibc's gethostbyaddr_r
+ * answers it without a lookup (PREPROCESS in inet/gethstbyad_r.c), so the
+ * callers do not ask fr_hostent_query_addr for it. */
+int fr_hostent_addr_any(const void *addr, socklen_t len);
 /* The official name (h_name) of an answer. */
 const char *fr_hostdata_name(const struct fr_hostdata *d);
 /* The addresses (4 or 16 octets used of each), in glibc's order. */

@@ -11,6 +11,13 @@
 
 #include "base/log.h"
 
+/* The NSS module ABI: a module reports in nss_status plus h_errno values
+ * (*h_errnop, sometimes the thread's h_errno) and errno (*errnop), and
+ * its caller grows the buffer on TRYAGAIN + NETDB_INTERNAL + ERANGE. This
+ * file speaks that ABI to call modules; it is not an error translation
+ * for the program: the values come back to the shapers as fr_status
+ * (nssmod_herr), and only shim.c turns statuses into h_errno again. */
+
 /* Modules remembered per process (each loaded once, never unloaded, as
  * glibc keeps its modules). */
 #define NSS_SLOTS 16
@@ -86,6 +93,20 @@ struct call {
     int af, len;
 };
 
+/* A module's h_errno value as a status (nssmod.h). */
+static enum fr_status nssmod_herr(int h)
+{
+    switch (h) {
+    case NETDB_SUCCESS: return FR_OK;
+    case HOST_NOT_FOUND: return FR_NOTFOUND;
+    case NO_DATA: return FR_NODATA;
+    case TRY_AGAIN: return FR_AGAIN;
+    case NO_RECOVERY: return FR_FAIL;
+    case NETDB_INTERNAL: return FR_SYSTEM;
+    default: return FR_PUNT;
+    }
+}
+
 static void call_module(const struct call *c, struct fr_nssmod_result *r)
 {
     size_t len = FR_NSSMOD_BUF_START;
@@ -95,8 +116,8 @@ static void call_module(const struct call *c, struct fr_nssmod_result *r)
         char *buf = malloc(len);
         if (!buf) {
             r->status = NSS_STATUS_TRYAGAIN;
-            r->herrno = NETDB_INTERNAL;
-            r->herrno_set = 1;
+            r->herr = FR_SYSTEM;   /* glibc's own NETDB_INTERNAL + ENOMEM */
+            r->herr_set = 1;
             r->err = ENOMEM;
             break;
         }
@@ -125,8 +146,8 @@ static void call_module(const struct call *c, struct fr_nssmod_result *r)
             continue;
         }
         r->status = st;
-        r->herrno_set = herr != NSS_HERRNO_UNSET;
-        r->herrno = r->herrno_set ? herr : 0;
+        r->herr_set = herr != NSS_HERRNO_UNSET;
+        r->herr = r->herr_set ? nssmod_herr(herr) : FR_OK;
         r->err = err;
         if (st == NSS_STATUS_SUCCESS)
             r->buf = buf;
@@ -134,28 +155,33 @@ static void call_module(const struct call *c, struct fr_nssmod_result *r)
             free(buf);
         break;
     }
-    r->thread_herrno_set = h_errno != NSS_HERRNO_UNSET;
-    r->thread_herrno = h_errno;
+    r->thread_herr_set = h_errno != NSS_HERRNO_UNSET;
+    r->thread_herr = nssmod_herr(h_errno);
     h_errno = saved_h;
     errno = saved;
 }
 
-void fr_nssmod_byname4(const char *module, const char *name, struct fr_nssmod_result *r)
+/* Call c when its function exists, else report the module missing. */
+static void call_or_missing(const struct call *c, struct fr_nssmod_result *r)
 {
     memset(r, 0, sizeof *r);
-    struct call c = { .kind = CALL4, .name = name };
-    c.fn = module_fn(module, "gethostbyname4_r");
-    if (!c.fn) {
+    if (!c->fn) {
         r->missing = 1;
         return;
     }
-    call_module(&c, r);
+    call_module(c, r);
+}
+
+void fr_nssmod_byname4(const char *module, const char *name, struct fr_nssmod_result *r)
+{
+    struct call c = { .kind = CALL4, .name = name };
+    c.fn = module_fn(module, "gethostbyname4_r");
+    call_or_missing(&c, r);
 }
 
 void fr_nssmod_byname3(const char *module, const char *name, int af, int want3,
                     struct fr_nssmod_result *r)
 {
-    memset(r, 0, sizeof *r);
     struct call c = { .kind = CALL3, .name = name, .af = af };
     c.fn = want3 > 0 ? module_fn(module, "gethostbyname3_r") : NULL;
     if (!c.fn) {
@@ -164,11 +190,7 @@ void fr_nssmod_byname3(const char *module, const char *name, int af, int want3,
         c.kind = CALL2;
         c.fn = module_fn(module, "gethostbyname2_r");
     }
-    if (!c.fn) {
-        r->missing = 1;
-        return;
-    }
-    call_module(&c, r);
+    call_or_missing(&c, r);
 }
 
 int fr_nssmod_has_byname(const char *module)
@@ -178,14 +200,9 @@ int fr_nssmod_has_byname(const char *module)
 
 void fr_nssmod_byaddr(const char *module, const void *addr, int len, int af, struct fr_nssmod_result *r)
 {
-    memset(r, 0, sizeof *r);
     struct call c = { .kind = CALLADDR, .addr = addr, .len = len, .af = af };
     c.fn = module_fn(module, "gethostbyaddr_r");
-    if (!c.fn) {
-        r->missing = 1;
-        return;
-    }
-    call_module(&c, r);
+    call_or_missing(&c, r);
 }
 
 void fr_nssmod_result_free(struct fr_nssmod_result *r)
@@ -194,16 +211,4 @@ void fr_nssmod_result_free(struct fr_nssmod_result *r)
         return;
     free(r->buf);
     r->buf = NULL;
-}
-
-int fr_nssmod_returns(const struct fr_config *cfg, unsigned i, enum nss_status st)
-{
-    int idx = st == NSS_STATUS_SUCCESS    ? FR_NSS_ST_SUCCESS
-              : st == NSS_STATUS_NOTFOUND ? FR_NSS_ST_NOTFOUND
-              : st == NSS_STATUS_UNAVAIL  ? FR_NSS_ST_UNAVAIL
-              : st == NSS_STATUS_TRYAGAIN ? FR_NSS_ST_TRYAGAIN
-                                          : -1;
-    if (idx < 0)
-        return 1;   /* NSS_STATUS_RETURN: glibc returns */
-    return cfg->nss[i].ret[idx];
 }

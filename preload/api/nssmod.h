@@ -7,8 +7,14 @@
  * glibc calls (_nss_NAME_gethostbyname4_r / 3_r / 2_r, _r,
  * gethostbyaddr_r). A module that cannot be loaded, or lacks the
  * function, is reported as missing: glibc's callers each treat that in
- * their own way (see gai.c and hostent.c). The caller walks the sources
- * in order with their actions (fr_nss_next). */
+ * their own way (see gai_addrs.c and hostent_nss.c). The caller walks
+ * the sources in order with their actions (sources.h).
+ *
+ * Thread-safe and lock-free (module handles kept in slots claimed
+ * atomically, never unloaded: nothing to do at fork). Speaks the NSS
+ * module ABI (nss_status, h_errno values, errno) to call the modules;
+ * the h_errno values come back to its callers as fr_status (herr below),
+ * and the caller's errno and h_errno are restored after each call. */
 #ifndef FR_NSSMOD_H
 #define FR_NSSMOD_H
 
@@ -17,6 +23,7 @@
 #include <stddef.h>
 
 #include "base/config.h"
+#include "base/status.h"
 
 /* First buffer for a module's answer; doubled on ERANGE up to the max
  * (glibc grows its scratch buffer without bound; a module answer larger
@@ -24,18 +31,25 @@
 #define FR_NSSMOD_BUF_START 1024
 #define FR_NSSMOD_BUF_MAX (1u << 20)
 
-/* One module call's outcome. herrno/err are what the module left in
- * *h_errnop and *errnop (herrno_set is 0 when it did not write *h_errnop);
- * missing is 1 when the module or the function does not exist. */
+/* One module call's outcome. herr/err are what the module left in
+ * *h_errnop and *errnop (herr_set is 0 when it did not write *h_errnop);
+ * missing is 1 when the module or the function does not exist. The
+ * h_errno values are read here, as statuses: FR_OK (NETDB_SUCCESS),
+ * FR_NOTFOUND (HOST_NOT_FOUND), FR_NODATA (NO_DATA), FR_AGAIN (TRY_AGAIN),
+ * FR_FAIL (NO_RECOVERY), FR_SYSTEM (NETDB_INTERNAL), FR_PUNT (a value
+ * glibc does not define). */
 struct fr_nssmod_result {
     int missing;
     enum nss_status status;
-    int herrno, herrno_set, err;
+    enum fr_status herr;
+    int herr_set, err;
     /* Some modules (systemd's) also write the thread's h_errno: whether
-     * this one did, and the value. The thread's h_errno is restored after
-     * the call; glibc's callers see the module's value, which the caller
-     * reproduces in its place in the sequence (shim.c writes h_errno). */
-    int thread_herrno, thread_herrno_set;
+     * this one did, and the value (as herr). The thread's h_errno is
+     * restored after the call; glibc's callers see the module's value,
+     * which the caller reproduces in its place in the sequence (shim.c
+     * writes h_errno). */
+    enum fr_status thread_herr;
+    int thread_herr_set;
     /* On NSS_STATUS_SUCCESS, owned by the result (fr_nssmod_result_free): */
     char *buf;                        /* the module's buffer */
     struct hostent he;                /* _r, 2_r, 3_r */
@@ -57,9 +71,5 @@ int fr_nssmod_has_byname(const char *module);
 void fr_nssmod_byaddr(const char *module, const void *addr, int len, int af, struct fr_nssmod_result *r);
 /* Accepts a result never filled (zeroed). */
 void fr_nssmod_result_free(struct fr_nssmod_result *r);
-
-/* 1 when glibc stops after source i with this status (its action is
- * RETURN), 0 when it goes on. */
-int fr_nssmod_returns(const struct fr_config *cfg, unsigned i, enum nss_status st);
 
 #endif

@@ -1,7 +1,6 @@
 /* fastres: the res_* query functions (see resq.h). */
 #include "api/resq.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +72,7 @@ static int send_query_ok(const uint8_t *msg, size_t len, struct fr_msg_rr *quest
 }
 
 enum fr_status fr_resq_send(const struct fr_config *cfg, const unsigned char *msg, int msglen,
-                            unsigned char *answer, int anslen, int *outlen, int *err)
+                            unsigned char *answer, int anslen, int *outlen)
 {
     struct fr_msg_rr question;
     char name[FR_MSG_NAME_MAX * 4 + 1];
@@ -109,12 +108,13 @@ enum fr_status fr_resq_send(const struct fr_config *cfg, const unsigned char *ms
          * and REFUSED to the caller (FORMERR included), and sets errno
          * from how each server failed: such calls go to libc. With no
          * reply at all: ECONNREFUSED when every server refused the
-         * connection, else ETIMEDOUT (__res_context_send). */
+         * connection, else ETIMEDOUT (__res_context_send; shim.c). */
         if (q.fail_rcode >= 0) {
             st = FR_PUNT;
             goto done;
         }
-        *err = q.conn_refused ? ECONNREFUSED : ETIMEDOUT;
+        if (q.conn_refused)
+            st = FR_REFUSED;
     }
 done:
     free(q.answer);

@@ -23,6 +23,13 @@ enum fr_status {
     FR_EMPTY,      /* a reply with records but no address of the asked type
                       (a CNAME to nothing): glibc's nss_dns reports
                       NO_RECOVERY and "try again" for it */
+    FR_SYSTEM,     /* an NSS module's NETDB_INTERNAL: the failure is in
+                      errno, which fastres does not reproduce (the
+                      shapers hand such calls to libc; shim.c would map
+                      it to EAI_SYSTEM / NETDB_INTERNAL) */
+    FR_REFUSED,    /* no reply, every server refused the connection:
+                      res_send's errno ECONNREFUSED (FR_AGAIN there:
+                      ETIMEDOUT) */
 };
 
 

@@ -1,5 +1,5 @@
 /* fastres fuzz harness: shaping replies into getaddrinfo lists and
- * hostents (preload/api/gai.c, preload/api/hostent.c), the way fr_gai,
+ * hostents (preload/api/gai*.c, preload/api/hostent.c), the way fr_gai,
  * fr_hostent_query and fr_hostent_fill do it after a search.
  *
  * The search itself (preload/lookup/resolve.c: cache, engine, network) is

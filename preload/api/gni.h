@@ -1,0 +1,42 @@
+/* fastres: getnameinfo's host part, as glibc 2.36's inet/getnameinfo.c.
+ *
+ * Owns which getnameinfo calls fastres answers and the address they ask
+ * about, NI_NOFQDN's local domain (nrl_domainname) and its cut. The
+ * lookup itself is gethostbyaddr_r's (hostent.h); the numeric form and
+ * the service part come from libc. Called by shim.c only. Thread-safe:
+ * the local domain is worked out once per process, claimed atomically (a
+ * second thread meanwhile gets FR_PUNT); no lock, no descriptor. Never
+ * writes h_errno, errno or EAI_* codes: shim.c does. */
+#ifndef FR_GNI_H
+#define FR_GNI_H
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include "base/config.h"
+#include "base/status.h"
+
+/* 1 when fastres answers this call: a name wanted (host, hostlen > 0)
+ * for a whole AF_INET or AF_INET6 sockaddr, with only flags it
+ * reproduces (NI_NUMERICSERV, NI_NAMEREQD, NI_DGRAM, NI_NOFQDN); then
+ * addr and len (4 or 16) are the address to look up (its family is
+ * sa->sa_family). 0: libc. */
+int fr_gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host, socklen_t hostlen,
+                int flags, const void **addr, int *len);
+
+/* NI_NOFQDN's cut: name into out, ended before the "." that precedes the
+ * first occurrence of domain in it (domain NULL: name whole). FR_RANGE
+ * when name does not fit in outsz. */
+enum fr_status fr_gni_nofqdn(const char *name, const char *domain, char *out, size_t outsz);
+
+/* glibc's nrl_domainname for getnameinfo's NI_NOFQDN, worked out once
+ * per process as glibc does: the domain part of the first official name
+ * with a dot among "localhost", the host name (gethostname) and
+ * 127.0.0.1, each looked up as glibc does (NULL: none). FR_OK with
+ * *domain; FR_PUNT when it cannot be worked out exactly (a lookup went to
+ * libc, another thread is working it out). *left: the thread's h_errno
+ * those lookups leave (FR_PUNT: none asked DNS). */
+enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **domain,
+                                   enum fr_status *left);
+
+#endif
