@@ -18,13 +18,8 @@ enum fr_status fr_resq(const struct fr_config *cfg, enum fr_resq_mode mode, cons
     if (!name || anslen < 0 || qclass < 0 || qclass > 0xffff || qtype < 0 || qtype > 0xffff)
         return FR_PUNT;
     if (domain) {
-        /* glibc's __res_context_querydomain length rule. */
-        size_t nl = strlen(name), dl = strlen(domain);
-        if (nl + dl + 1 >= FR_RESOLVE_NAME_MAX)
+        if (fr_resolve_join(name, domain, full) != FR_OK)
             return FR_FAIL;
-        memcpy(full, name, nl);
-        full[nl] = '.';
-        memcpy(full + nl + 1, domain, dl + 1);
         name = full;
     }
     uint16_t qt = (uint16_t)qtype;

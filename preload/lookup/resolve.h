@@ -56,6 +56,11 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
                                  unsigned n, uint16_t qclass, int search, struct fr_search *out);
 void fr_search_free(struct fr_search *s);
 
+/* name "." domain into full (FR_RESOLVE_NAME_MAX bytes): glibc's
+ * __res_context_querydomain rule, FR_FAIL when the two do not fit. The
+ * search list and res_querydomain both join names through it. */
+enum fr_status fr_resolve_join(const char *name, const char *domain, char *full);
+
 /* Collect refresh replies that have come in and close the sockets of
  * refreshes that are done or expired (refresh.h), without blocking. Every
  * interposed call runs this, so that "the next fastres call" closes them

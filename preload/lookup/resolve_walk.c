@@ -43,16 +43,23 @@ static enum fr_status resolve_classify(const struct fr_reply *rep, const struct 
     }
 }
 
+enum fr_status fr_resolve_join(const char *name, const char *domain, char *full)
+{
+    size_t nl = strlen(name), dl = strlen(domain);
+    if (nl + dl + 1 >= FR_RESOLVE_NAME_MAX)
+        return FR_FAIL;
+    memcpy(full, name, nl);
+    full[nl] = '.';
+    memcpy(full + nl + 1, domain, dl + 1);
+    return FR_OK;
+}
+
 enum fr_status fr_resolve_cand_name(const char *name, const char *domain, int raw, char *full)
 {
     size_t nl = strlen(name);
     if (domain) {
-        size_t dl = strlen(domain);
-        if (nl + dl + 1 >= FR_RESOLVE_NAME_MAX)
+        if (fr_resolve_join(name, domain, full) != FR_OK)
             return FR_FAIL;
-        memcpy(full, name, nl);
-        full[nl] = '.';
-        memcpy(full + nl + 1, domain, dl + 1);
     } else {
         /* res_query passes the name straight to res_mkquery ("" is the
          * root); res_querydomain's check rejects "" (its length wraps). */
