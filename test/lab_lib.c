@@ -728,3 +728,35 @@ const char *lab_env_get(const char *name)
             return env_values[i];
     return NULL;
 }
+
+static size_t lab_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+    return 2;
+}
+
+size_t lab_msg_cname_into_ttl(uint8_t *p, int to_ttl)
+{
+    static const uint8_t head[] = {
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+        3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
+        /* CNAME, TTL 600, RDLENGTH 2 (the pointer, written below) */
+        0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0x02, 0x58, 0, 2,
+    };
+    size_t o = sizeof head;
+    memcpy(p, head, o);
+    size_t target = o;
+    o += 2;
+    size_t owner = o;
+    static const uint8_t tail[] = {
+        3, 'a', 'b', 'c', 0, 0, 1, 0, 1,
+        0x03, 0x61, 0x62, 0x63,     /* TTL: the bytes of "\003abc" */
+        0, 4, 10, 0, 0, 1,
+    };
+    memcpy(p + o, tail, sizeof tail);
+    size_t ttl = o + 9;
+    o += sizeof tail;
+    lab_put16(p + target, (uint16_t)(0xc000 | (to_ttl ? ttl : owner)));
+    return o;
+}

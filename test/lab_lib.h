@@ -152,6 +152,13 @@ int lab_dns_query(const char *server, int tcp, const char *name, int type, uint1
 
 /* Parse a reply into r (up to LAB_RR_MAX records). 0 when well formed,
  * -1 when malformed (r is then partly filled). */
+/* A reply for www.example A: a CNAME to "abc" and abc's A record (TTL
+ * 0x03616263). With to_ttl, the CNAME target is a compression pointer into
+ * that TTL field (it reads "abc" as stored and something else once a cache
+ * counts the TTL down); without, a pointer to abc's owner name (the
+ * control). Writes at most 64 bytes; returns the length. */
+size_t lab_msg_cname_into_ttl(uint8_t *p, int to_ttl);
+
 int lab_dns_parse(const unsigned char *buf, size_t len, struct lab_reply *r);
 
 /* First record of the given section (1-3) and type, or NULL. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab_lib.h"
 #include "lookup/cache.h"
 #include "base/clock.h"
 #include "base/clock_test.h"
@@ -968,37 +969,6 @@ ParameterizedTest(struct topbit_case *tc, cache, ttl_top_bit)
  * (the RDLENGTH's high octet 0x00 ends the name) while stored, and the
  * root once the TTL is counted down; to_ttl 0 points it at that record's
  * owner name "abc" instead (an honest reply). */
-static size_t mk_ttl_pointer(uint8_t *p, int to_ttl)
-{
-    size_t o = 0;
-    o += put16(p + o, 0x1234);
-    o += put16(p + o, 0x8180);
-    o += put16(p + o, 1);
-    o += put16(p + o, 2);
-    o += put16(p + o, 0);
-    o += put16(p + o, 0);
-    o += put_name(p + o, "www.example");
-    o += put16(p + o, FR_T_A);
-    o += put16(p + o, FR_C_IN);
-    o += put16(p + o, 0xc00c);
-    o += put16(p + o, FR_T_CNAME);
-    o += put16(p + o, FR_C_IN);
-    o += put32(p + o, 600);
-    o += put16(p + o, 2);
-    size_t target = o;
-    o += 2;
-    size_t owner = o;
-    o += put_name(p + o, "abc");
-    o += put16(p + o, FR_T_A);
-    o += put16(p + o, FR_C_IN);
-    size_t ttl = o;
-    o += put32(p + o, 0x03616263u);
-    o += put16(p + o, 4);
-    o += put32(p + o, 0x0a000001);
-    put16(p + target, (uint16_t)(0xc000 | (to_ttl ? ttl : owner)));
-    return o;
-}
-
 struct meaning_case {
     char what[40];
     int to_ttl;
@@ -1019,7 +989,7 @@ ParameterizedTest(struct meaning_case *tc, cache, served_means_stored)
     /* max_ttl 300: the record's TTL (56 million s) is counted down to 300. */
     struct fr_cache *c = mk_cache(16, 0, 300, 0, 0, 0);
     uint8_t m[BUF], out[BUF];
-    size_t got = 0, len = mk_ttl_pointer(m, tc->to_ttl);
+    size_t got = 0, len = lab_msg_cname_into_ttl(m, tc->to_ttl);
     uint32_t left = 0;
     struct fr_msg_addrs *in = calloc(1, sizeof *in), *served = calloc(1, sizeof *served);
     cr_assert(in && served);

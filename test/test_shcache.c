@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab_lib.h"
 #include "base/clock.h"
 #include "dns/msg.h"
 #include "lookup/shcache.h"
@@ -308,6 +309,36 @@ static void make_valid_file(void)
     struct fr_shcache *sc = NULL;
     cr_assert_eq(fr_shcache_open(path, SIZE_DEFAULT, 0, &sc), FR_OK);
     cr_assert_eq(store(sc, 1, 1, 300, T0), FR_OK);
+    fr_shcache_close(sc);
+}
+
+/* The shared cache counts TTLs down as the in-process cache does, so it
+ * must refuse the reply whose CNAME target points into a TTL field: served
+ * after the count-down it would name another host (it did before the rule
+ * moved into fr_cache_fit). The control reply is stored and served. */
+Test(shcache, names_read_the_same_once_served)
+{
+    struct fr_shcache *sc = NULL;
+    cr_assert_eq(fr_shcache_open(path, SIZE_DEFAULT, 0, &sc), FR_OK);
+    struct fr_shcache_clamp clamp = { .max_ttl = 300 };
+    for (int to_ttl = 0; to_ttl <= 1; to_ttl++) {
+        uint8_t m[128], out[1024];
+        size_t len = lab_msg_cname_into_ttl(m, to_ttl), got = 0;
+        uint32_t left;
+        /* A view each, so the control's entry is not found for the other. */
+        cr_assert_eq(fr_shcache_store(sc, VIEW + to_ttl, "www.example", FR_T_A, FR_C_IN, m, len, T0, &clamp),
+                     to_ttl ? FR_FAIL : FR_OK, "to_ttl %d", to_ttl);
+        enum fr_status st = fr_shcache_lookup(sc, VIEW + to_ttl, "www.example", FR_T_A, FR_C_IN, T0 + 2000, out,
+                                              sizeof out, &got, &left);
+        cr_assert_eq(st, to_ttl ? FR_NOTFOUND : FR_OK, "to_ttl %d", to_ttl);
+        if (st == FR_OK) {
+            struct fr_msg_addrs *a = calloc(1, sizeof *a);
+            cr_assert(a);
+            cr_assert_eq(fr_msg_addrs(out, got, FR_T_A, a), FR_OK);
+            cr_expect_str_eq(a->canon, "abc");
+            free(a);
+        }
+    }
     fr_shcache_close(sc);
 }
 

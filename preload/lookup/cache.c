@@ -228,22 +228,8 @@ enum fr_status fr_cache_store(struct fr_cache *c, const char *name, uint16_t qty
     st = fr_cache_key(name, FR_CACHE_NAME_MAX, qtype, qclass, key, &keylen, &hash);
     if (st != FR_OK)
         goto done;
-    if (fr_cache_fit(msg, len, key, keylen, qtype, qclass, &ttl, &negative) != FR_OK) {
-        st = FR_FAIL;
-        goto done;
-    }
-    /* A hit hands out the reply with its TTLs counted down in place (and
-     * the caller puts its own ID in the header). A name compressed into
-     * those bytes would read differently once served: a hostile CNAME
-     * target pointing at a TTL of 0x03616263 reads "abc" when stored and ""
-     * once the TTL is 300. Such replies are not stored (they are still
-     * answered, uncached, exactly as received). Refusing is chosen over
-     * the alternatives: RFC 1035 4.1.4 pointers name a prior occurrence
-     * of a name, so no honest server emits one into a fixed field and
-     * nothing real goes uncached; re-encoding every reply would need an
-     * encoder for every record type; and not counting TTLs down would
-     * break cache.h's promise of TTLs no longer than what is left. */
-    st = fr_msg_names_stable(msg, len);
+    /* FR_FAIL, or FR_NOMEM from the names check. */
+    st = fr_cache_fit(msg, len, key, keylen, qtype, qclass, &ttl, &negative);
     if (st != FR_OK)
         goto done;
     uint32_t floor_ttl;

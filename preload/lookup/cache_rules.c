@@ -101,6 +101,21 @@ enum fr_status fr_cache_fit(const uint8_t *msg, size_t len, const char *key, siz
      * through fr_msg_ttl before taking the minimum. */
     if (t == 0)
         return FR_FAIL;
+    /* A hit hands out the reply with its TTLs counted down in place (and
+     * the caller puts its own ID in the header). A name compressed into
+     * those bytes would read differently once served: a hostile CNAME
+     * target pointing at a TTL of 0x03616263 reads "abc" when stored and ""
+     * once the TTL is 300. Such replies are not stored (they are still
+     * answered, uncached, exactly as received). Refusing is chosen over
+     * the alternatives: RFC 1035 4.1.4 pointers name a prior occurrence
+     * of a name, so no honest server emits one into a fixed field and
+     * nothing real goes uncached; re-encoding every reply would need an
+     * encoder for every record type; and not counting TTLs down would
+     * break the caches' promise of TTLs no longer than what is left.
+     * Both caches count down, so the rule is here, on the store path. */
+    enum fr_status st = fr_msg_names_stable(msg, len);
+    if (st != FR_OK)
+        return st;
     *ttl = t;
     *negative = neg;
     return FR_OK;

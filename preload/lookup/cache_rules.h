@@ -26,8 +26,9 @@ uint64_t fr_cache_fmix(uint64_t h, int wide);
 
 /* FR_OK with *ttl (seconds, at most 2^31 - 1) and *negative when the reply
  * may be cached under (key, qtype, qclass): fr_msg_cache_ttl accepts it,
- * its question is exactly that key, and its TTL is not 0. FR_FAIL
- * otherwise. (The in-process cache also requires fr_msg_names_stable.) */
+ * its question is exactly that key, its TTL is not 0, and every name in
+ * it reads the same after a TTL count-down (fr_msg_names_stable). FR_FAIL
+ * otherwise (FR_NOMEM when the names check could not allocate). */
 enum fr_status fr_cache_fit(const uint8_t *msg, size_t len, const char *key, size_t keylen, uint16_t qtype,
                             uint16_t qclass, uint32_t *ttl, int *negative);
 
