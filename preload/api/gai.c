@@ -249,9 +249,13 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
     if (!f)
         return FR_NOMEM;
     st = fr_gai_addrs(cfg, node, hints->ai_family, hints->ai_flags, f);
-    /* FR_OK without an address: the AF_INET path's answer (simple_inet)
-     * is final as it is. */
-    if (st != FR_OK || f->n == 0)
+    /* FR_OK without an address: an NSS module answered the AF_INET path
+     * (simple_inet) with SUCCESS and no address. fastres has no result
+     * list to give for it, and 0 with *res unset would crash the caller:
+     * libc answers that call. */
+    if (st == FR_OK && f->n == 0)
+        st = FR_PUNT;
+    if (st != FR_OK)
         goto done;
 
     for (unsigned i = 0; i < f->n; i++) {

@@ -22,8 +22,8 @@
  * answer this call. On the AF_INET path without AI_CANONNAME (glibc's
  * try_simple_gethostbyname) also gethostbyname2_r's outcomes as
  * fr_hostent_query reports them: FR_EMPTY (EAI_NODATA), FR_FAIL and
- * FR_AGAIN_NOTFOUND (EAI_NONAME). Known gap: an NSS module that answers
- * that path with SUCCESS and no address gives FR_OK with *res not set. */
+ * FR_AGAIN_NOTFOUND (EAI_NONAME). An NSS module that answers that path
+ * with SUCCESS and no address gives FR_PUNT. */
 enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char *service,
                       const struct addrinfo *hints, struct addrinfo **res);
 
