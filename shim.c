@@ -153,6 +153,35 @@ static void shim_freeaddrinfo(struct addrinfo *ai)
 /* gethostbyname_r's contract: 0 with *result set, or 0 with *result NULL
  * and *h_errnop set (not found), ERANGE for a short buffer, EAGAIN and
  * TRY_AGAIN when no server answered. */
+/* The end both reentrant forms share: the h_errno glibc's resolver also
+ * leaves in the thread (programs read it: Debian's threaded perl does
+ * after gethostbyname_r), then the answer packed into the caller's
+ * buffer. FR_OK: *result set, *h_errnop from the answer's residual code
+ * (none when no source wrote one: nss_files by address leaves it alone);
+ * otherwise *result NULL and *h_errnop from the returned status. */
+static enum fr_status shim_hostent_r_finish(enum fr_status st, struct fr_hostdata *d, struct hostent *ret,
+                                            char *buf, size_t buflen, struct hostent **result,
+                                            int *h_errnop)
+{
+    enum fr_status left = fr_hostent_resolver_left();
+    if (left != FR_PUNT)
+        h_errno = to_herrno(left);
+    *result = NULL;
+    if (st == FR_OK) {
+        enum fr_status residual = fr_hostdata_residual(d);
+        st = fr_hostent_fill(d, ret, buf, buflen);
+        fr_hostdata_free(d);
+        if (st == FR_OK) {
+            *result = ret;
+            if (residual != FR_PUNT)
+                *h_errnop = to_herrno(residual);
+            return FR_OK;
+        }
+    }
+    *h_errnop = to_herrno(st);
+    return st;
+}
+
 static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
                        struct hostent **result, int *h_errnop)
 {
@@ -170,25 +199,9 @@ static int shim_ghbn_r(const char *name, int af, struct hostent *ret, char *buf,
             return ENOSYS;
         return real->gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
     }
-    /* glibc's resolver also leaves a code in the thread's h_errno, and
-     * programs read it (Debian's threaded perl does after
-     * gethostbyname_r). */
-    enum fr_status left = fr_hostent_resolver_left();
-    if (left != FR_PUNT)
-        h_errno = to_herrno(left);
-    *result = NULL;
-    if (st == FR_OK) {
-        enum fr_status residual = fr_hostdata_residual(d);
-        st = fr_hostent_fill(d, ret, buf, buflen);
-        fr_hostdata_free(d);
-        if (st == FR_OK) {
-            *result = ret;
-            if (residual != FR_PUNT)   /* FR_PUNT: no source wrote it */
-                *h_errnop = to_herrno(residual);
-            return 0;
-        }
-    }
-    *h_errnop = to_herrno(st);
+    st = shim_hostent_r_finish(st, d, ret, buf, buflen, result, h_errnop);
+    if (st == FR_OK)
+        return 0;
     switch (st) {
     case FR_RANGE:
         errno = ERANGE;
@@ -263,24 +276,12 @@ static int shim_ghba_r(const void *addr, socklen_t len, int type, struct hostent
             return ENOSYS;
         return real->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
     }
-    enum fr_status left = fr_hostent_resolver_left();
-    if (left != FR_PUNT)
-        h_errno = to_herrno(left);
-    *result = NULL;
     int rc = 0;
+    st = shim_hostent_r_finish(st, d, ret, buf, buflen, result, h_errnop);
     if (st == FR_OK) {
-        enum fr_status residual = fr_hostdata_residual(d);
-        st = fr_hostent_fill(d, ret, buf, buflen);
-        fr_hostdata_free(d);
-        if (st == FR_OK) {
-            *result = ret;
-            if (residual != FR_PUNT)   /* nss_files by address leaves it alone */
-                *h_errnop = to_herrno(residual);
-            errno = 0;
-            return 0;
-        }
+        errno = 0;
+        return 0;
     }
-    *h_errnop = to_herrno(st);
     switch (st) {
     case FR_RANGE:
         rc = ERANGE;
@@ -367,32 +368,20 @@ static int shim_gni(const struct sockaddr *sa, socklen_t salen, char *host, sock
     if (d || !fr_hostent_addr_any(addr, (socklen_t)len))
         errno = st == FR_EMPTY ? EAGAIN : st == FR_NOMEM ? ENOMEM : 0;
     int rc;
-    char trimmed[NI_MAXHOST];
-    if (st == FR_OK && (flags & NI_NOFQDN)) {
-        /* glibc: after the lookup, its local domain (once per process),
-         * cut after the first "." + domain found in the name. */
-        const struct fr_config *cfg2 = shim_enter(&_res);
-        const char *domain = NULL;
-        enum fr_status dleft = FR_PUNT;
-        enum fr_status dst = cfg2 ? fr_gni_local_domain(cfg2, &domain, &dleft) : FR_PUNT;
+    if (st == FR_OK) {
+        /* A second snapshot for NI_NOFQDN's local domain, worked out after
+         * the lookup as glibc does. */
+        const struct fr_config *cfg2 = (flags & NI_NOFQDN) ? shim_enter(&_res) : NULL;
+        enum fr_status dleft;
+        enum fr_status hst = fr_gni_host_name(cfg2, fr_hostdata_name(d), flags, host, hostlen, &dleft);
         fr_config_release(cfg2);
-        if (dst != FR_OK ||
-            fr_gni_nofqdn(fr_hostdata_name(d), domain, trimmed, sizeof trimmed) != FR_OK) {
+        if (hst == FR_PUNT) {
             fr_hostdata_free(d);
             return real->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
         }
         if (dleft != FR_PUNT)
             h_errno = to_herrno(dleft);
-    }
-    if (st == FR_OK) {
-        const char *name = (flags & NI_NOFQDN) ? trimmed : fr_hostdata_name(d);
-        size_t n = strlen(name) + 1;
-        if (n > hostlen) {
-            rc = EAI_OVERFLOW;
-        } else {
-            memcpy(host, name, n);
-            rc = 0;
-        }
+        rc = hst == FR_OK ? 0 : EAI_OVERFLOW;
     } else if (st == FR_AGAIN) {
         h_errno = to_herrno(FR_AGAIN);
         rc = EAI_AGAIN;

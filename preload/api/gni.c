@@ -136,3 +136,24 @@ fail:
     atomic_store(&domain_state, 0);
     return FR_PUNT;
 }
+
+enum fr_status fr_gni_host_name(const struct fr_config *cfg, const char *name, int flags, char *host,
+                                socklen_t hostlen, enum fr_status *left)
+{
+    char trimmed[NI_MAXHOST];
+    *left = FR_PUNT;
+    if (flags & NI_NOFQDN) {
+        /* glibc: after the lookup, its local domain (once per process),
+         * cut after the first "." + domain found in the name. */
+        const char *domain = NULL;
+        if (!cfg || fr_gni_local_domain(cfg, &domain, left) != FR_OK ||
+            fr_gni_nofqdn(name, domain, trimmed, sizeof trimmed) != FR_OK)
+            return FR_PUNT;
+        name = trimmed;
+    }
+    size_t n = strlen(name) + 1;
+    if (n > hostlen)
+        return FR_RANGE;
+    memcpy(host, name, n);
+    return FR_OK;
+}

@@ -39,4 +39,13 @@ enum fr_status fr_gni_nofqdn(const char *name, const char *domain, char *out, si
 enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **domain,
                                    enum fr_status *left);
 
+/* The host part of a call fr_gni_ours accepted, once gethostbyaddr_r
+ * found name: with NI_NOFQDN cut after the local domain (cfg: a snapshot,
+ * needed only then), copied into host. FR_OK written; FR_RANGE when it
+ * does not fit (EAI_OVERFLOW); FR_PUNT when libc must answer the call
+ * (the local domain cannot be worked out exactly, or no cfg). *left: the
+ * h_errno the domain's lookups leave (FR_PUNT: none asked DNS). */
+enum fr_status fr_gni_host_name(const struct fr_config *cfg, const char *name, int flags, char *host,
+                                socklen_t hostlen, enum fr_status *left);
+
 #endif
