@@ -62,7 +62,7 @@ static __thread unsigned tmpl_next;
  * these hints, learnt from libc itself. FR_PUNT when libc reports an error
  * (EAI_SERVICE, EAI_SOCKTYPE...): libc will report it for the whole call,
  * before any lookup, exactly as glibc checks the service first. */
-static enum fr_status template_get(const char *service, const struct addrinfo *hints,
+static enum fr_status gai_template_get(const char *service, const struct addrinfo *hints,
                                    struct template *out)
 {
     const struct fr_real *real = fr_real_get();
@@ -116,7 +116,7 @@ static enum fr_status template_get(const char *service, const struct addrinfo *h
 static _Atomic uint64_t pf_checked_ms;
 static atomic_int pf_bits = -1;
 
-static int addrconfig_bits(void)
+static int gai_addrconfig_bits(void)
 {
     uint64_t now = fr_clock_now_ms();
     int bits = atomic_load(&pf_bits);
@@ -148,7 +148,7 @@ static int addrconfig_bits(void)
 }
 
 /* AI_IDN: glibc's IDNA step changes nothing for an all-ASCII node. */
-static int has_nonascii(const char *s)
+static int gai_has_nonascii(const char *s)
 {
     for (; *s; s++)
         if ((unsigned char)*s >= 0x80)
@@ -158,7 +158,7 @@ static int has_nonascii(const char *s)
 
 /* AI_CANONIDN: a canonical name with an ACE ("xn--") label is decoded by
  * glibc's IDNA step: libc. */
-static int has_ace_label(const char *s)
+static int gai_has_ace_label(const char *s)
 {
     for (const char *p = s; *p; p++)
         if ((p == s || p[-1] == '.') && !strncasecmp(p, "xn--", 4))
@@ -166,7 +166,7 @@ static int has_ace_label(const char *s)
     return 0;
 }
 
-static struct addrinfo *node_new(const struct fr_gai_addr *a, const struct tuple *t)
+static struct addrinfo *gai_node_new(const struct fr_gai_addr *a, const struct tuple *t)
 {
     socklen_t len = a->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     /* glibc's layout: the sockaddr lives in the same allocation, right
@@ -219,18 +219,18 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
     /* A NULL or numeric node: libc answers it without a lookup. */
     if (fr_sources_literal(node) || (hints->ai_flags & ~GAI_FLAGS_OK))
         return FR_PUNT;
-    if ((hints->ai_flags & AI_IDN) && has_nonascii(node))
+    if ((hints->ai_flags & AI_IDN) && gai_has_nonascii(node))
         return FR_PUNT;
     if (hints->ai_family != AF_UNSPEC && hints->ai_family != AF_INET && hints->ai_family != AF_INET6)
         return FR_PUNT;
     /* glibc rejects AI_CANONNAME without a node, and flags it does not
      * know, with EAI_BADFLAGS; both went to libc above. */
-    st = template_get(service, hints, &tmpl);
+    st = gai_template_get(service, hints, &tmpl);
     if (st != FR_OK)
         return st;
 
     if (hints->ai_flags & AI_ADDRCONFIG) {
-        int bits = addrconfig_bits();
+        int bits = gai_addrconfig_bits();
         if (bits < 0)
             return FR_PUNT;
         int v4 = bits & 1, v6 = bits & 2;
@@ -260,7 +260,7 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
 
     for (unsigned i = 0; i < f->n; i++) {
         for (unsigned k = 0; k < tmpl.n; k++) {
-            struct addrinfo *ai = node_new(&f->addrs[i], &tmpl.t[k]);
+            struct addrinfo *ai = gai_node_new(&f->addrs[i], &tmpl.t[k]);
             if (!ai) {
                 st = FR_NOMEM;
                 goto done;
@@ -270,7 +270,7 @@ enum fr_status fr_gai(const struct fr_config *cfg, const char *node, const char 
         }
     }
     if ((hints->ai_flags & AI_CANONIDN) && (hints->ai_flags & AI_CANONNAME) && f->have_canon &&
-        has_ace_label(f->canon)) {
+        gai_has_ace_label(f->canon)) {
         st = FR_PUNT;
         goto done;
     }

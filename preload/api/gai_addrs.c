@@ -34,7 +34,7 @@ void fr_gai_found_put(struct fr_gai_found *f)
         free(f);
 }
 
-static void found_add(struct fr_gai_found *f, int family, const unsigned char *a, int map4)
+static void gai_found_add(struct fr_gai_found *f, int family, const unsigned char *a, int map4)
 {
     if (f->n >= GAI_MAX_ADDRS)
         return;
@@ -51,7 +51,7 @@ static void found_add(struct fr_gai_found *f, int family, const unsigned char *a
     }
 }
 
-static void found_canon(struct fr_gai_found *f, const char *name)
+static void gai_found_canon(struct fr_gai_found *f, const char *name)
 {
     if (f->have_canon)
         return;
@@ -64,7 +64,7 @@ static void found_canon(struct fr_gai_found *f, const char *name)
 }
 
 /* /etc/hosts for one family (or both); FR_OK when anything matched. */
-static enum fr_status from_hosts(const char *name, int family, int map4, struct fr_gai_found *f)
+static enum fr_status gai_from_hosts(const char *name, int family, int map4, struct fr_gai_found *f)
 {
     struct fr_hosts_result *r = NULL;
     enum fr_status st = fr_hosts_lookup(name, family == AF_UNSPEC ? FR_HOSTS_ALL : FR_HOSTS_FAMILY,
@@ -72,14 +72,14 @@ static enum fr_status from_hosts(const char *name, int family, int map4, struct 
     if (st != FR_OK)
         return st;
     for (size_t i = 0; i < r->naddrs; i++)
-        found_add(f, r->addrs[i].family, r->addrs[i].addr, map4);
-    found_canon(f, r->name);
+        gai_found_add(f, r->addrs[i].family, r->addrs[i].addr, map4);
+    gai_found_canon(f, r->name);
     fr_hosts_result_free(r);
     return FR_OK;
 }
 
 /* DNS for one family (or both, raced together). */
-static enum fr_status from_dns(const struct fr_config *cfg, const char *name, int family, int map4,
+static enum fr_status gai_from_dns(const struct fr_config *cfg, const char *name, int family, int map4,
                                struct fr_gai_found *f)
 {
     uint16_t qt[2];
@@ -103,12 +103,12 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
             if (ast != FR_OK)
                 continue;
             for (unsigned k = 0; k < ma.n; k++)
-                found_add(f, ma.family, ma.addr[k], map4);
-            found_canon(f, ma.canon);
+                gai_found_add(f, ma.family, ma.addr[k], map4);
+            gai_found_canon(f, ma.canon);
         }
         /* Records, but no address (a CNAME to nothing): glibc's
          * gaih_getanswer reports NO_RECOVERY, which getaddrinfo turns into
-         * EAI_NONAME (no_data_of: neither "no data" nor "try again"). */
+         * EAI_NONAME (gai_no_data_of: neither "no data" nor "try again"). */
         if (st == FR_OK && f->n == before)
             st = FR_EMPTY;
     }
@@ -117,7 +117,7 @@ static enum fr_status from_dns(const struct fr_config *cfg, const char *name, in
 }
 
 /* glibc's no_data bookkeeping: what a failed source reports. */
-static int no_data_of(enum fr_status st)
+static int gai_no_data_of(enum fr_status st)
 {
     return st == FR_AGAIN ? 2 : st == FR_NODATA ? 1 : 0;
 }
@@ -127,22 +127,22 @@ static int no_data_of(enum fr_status st)
  * then with AI_V4MAPPED the IPv4 one (mapped) when there was no IPv6
  * answer or AI_ALL is set. The first source that finds anything ends the
  * lookup, so a hosts-file IPv4 line shadows DNS's AAAA records. */
-static enum fr_status source(const struct fr_config *cfg, int dns, const char *name, int family,
+static enum fr_status gai_source_ask(const struct fr_config *cfg, int dns, const char *name, int family,
                              int flags, struct fr_gai_found *f, int *no_data, int *no_inet6_data)
 {
     enum fr_status st, st4;
     if (family != AF_INET6) {
-        st = dns ? from_dns(cfg, name, family, 0, f) : from_hosts(name, family, 0, f);
-        *no_data = *no_inet6_data = no_data_of(st);
+        st = dns ? gai_from_dns(cfg, name, family, 0, f) : gai_from_hosts(name, family, 0, f);
+        *no_data = *no_inet6_data = gai_no_data_of(st);
         return st;
     }
-    st = dns ? from_dns(cfg, name, AF_INET6, 0, f) : from_hosts(name, AF_INET6, 0, f);
-    *no_data = *no_inet6_data = no_data_of(st);
+    st = dns ? gai_from_dns(cfg, name, AF_INET6, 0, f) : gai_from_hosts(name, AF_INET6, 0, f);
+    *no_data = *no_inet6_data = gai_no_data_of(st);
     if (st == FR_PUNT || st == FR_NOMEM || !(flags & AI_V4MAPPED) ||
         !((flags & AI_ALL) || f->n == 0))
         return st;
-    st4 = dns ? from_dns(cfg, name, AF_INET, 1, f) : from_hosts(name, AF_INET, 1, f);
-    *no_data = no_data_of(st4);
+    st4 = dns ? gai_from_dns(cfg, name, AF_INET, 1, f) : gai_from_hosts(name, AF_INET, 1, f);
+    *no_data = gai_no_data_of(st4);
     if (st4 == FR_PUNT || st4 == FR_NOMEM)
         return st4;
     return f->n ? FR_OK : st;
@@ -155,14 +155,14 @@ static enum fr_status source(const struct fr_config *cfg, int dns, const char *n
 
 /* h_errno after a module call (as a status, nssmod.h): what it wrote,
  * else what was there. */
-static enum fr_status mod_herr(const struct fr_nssmod_result *r, enum fr_status before)
+static enum fr_status gai_mod_herr(const struct fr_nssmod_result *r, enum fr_status before)
 {
     return r->herr_set ? r->herr : before;
 }
 
 /* glibc's gethosts: one family through gethostbyname3_r/2_r. -1: libc
  * must answer (EAI_SYSTEM, EAI_MEMORY). */
-static int gethosts(const char *mod, const char *name, int fam, int want3, int req_family,
+static int gai_gethosts(const char *mod, const char *name, int fam, int want3, int req_family,
                     struct fr_gai_found *f, enum nss_status *status, int *no_data, enum fr_status *herr,
                     int *got_ipv6, int *canon_done)
 {
@@ -170,7 +170,7 @@ static int gethosts(const char *mod, const char *name, int fam, int want3, int r
     fr_nssmod_byname3(mod, name, fam, want3, &r);
     *no_data = 0;
     *status = r.status;
-    *herr = mod_herr(&r, *herr);
+    *herr = gai_mod_herr(&r, *herr);
     int ret = 0;
     if (r.status != NSS_STATUS_SUCCESS) {
         if (*herr == FR_SYSTEM)
@@ -190,10 +190,10 @@ static int gethosts(const char *mod, const char *name, int fam, int want3, int r
     }
     *got_ipv6 = fam == AF_INET6;
     for (unsigned i = 0; i < n; i++)
-        found_add(f, fam, (const unsigned char *)r.he.h_addr_list[i],
+        gai_found_add(f, fam, (const unsigned char *)r.he.h_addr_list[i],
                   fam == AF_INET && req_family == AF_INET6);
     if (r.canon && !*canon_done) {
-        found_canon(f, r.canon);
+        gai_found_canon(f, r.canon);
         *canon_done = 1;
     }
 done:
@@ -203,7 +203,7 @@ done:
 
 /* One module as get_nss_addresses asks it. FR_OK when it ran (status and
  * the rest set), FR_PUNT when libc must answer. */
-static enum fr_status module_source(const char *mod, const char *name, int family, int flags,
+static enum fr_status gai_module_source(const char *mod, const char *name, int family, int flags,
                                     struct fr_gai_found *f, int *no_data, int *no_inet6_data,
                                     enum nss_status *status, enum fr_status *herr)
 {
@@ -219,18 +219,18 @@ static enum fr_status module_source(const char *mod, const char *name, int famil
                     return FR_PUNT;
                 }
                 if (r.at && (flags & AI_CANONNAME))
-                    found_canon(f, r.at->name);
+                    gai_found_canon(f, r.at->name);
                 for (struct gaih_addrtuple *t = r.at; t; t = t->next) {
                     if (t->family != AF_INET && t->family != AF_INET6) {
                         fr_nssmod_result_free(&r);
                         return FR_PUNT;
                     }
-                    found_add(f, t->family, (const unsigned char *)t->addr, 0);
+                    gai_found_add(f, t->family, (const unsigned char *)t->addr, 0);
                 }
                 /* glibc: no_data = 1, cleared by any tuple kept. */
                 *no_data = f->n ? 0 : 1;
             } else {
-                *herr = mod_herr(&r, *herr);
+                *herr = gai_mod_herr(&r, *herr);
                 *no_data = *herr == FR_AGAIN ? 2 : *herr == FR_NODATA;
             }
             *no_inet6_data = *no_data;
@@ -249,7 +249,7 @@ static enum fr_status module_source(const char *mod, const char *name, int famil
         return FR_OK;
     }
     if (family == AF_INET6 || family == AF_UNSPEC) {
-        if (gethosts(mod, name, AF_INET6, want3, family, f, status, &nd, herr, &got_ipv6,
+        if (gai_gethosts(mod, name, AF_INET6, want3, family, f, status, &nd, herr, &got_ipv6,
                      &canon_done) != 0)
             return FR_PUNT;
         *no_data = nd;
@@ -258,7 +258,7 @@ static enum fr_status module_source(const char *mod, const char *name, int famil
     }
     if (family == AF_INET || family == AF_UNSPEC ||
         (family == AF_INET6 && (flags & AI_V4MAPPED) && ((flags & AI_ALL) || !got_ipv6))) {
-        if (gethosts(mod, name, AF_INET, want3, family, f, status, &nd, herr, &got_ipv6,
+        if (gai_gethosts(mod, name, AF_INET, want3, family, f, status, &nd, herr, &got_ipv6,
                      &canon_done) != 0)
             return FR_PUNT;
         *no_data = nd;
@@ -270,7 +270,7 @@ static enum fr_status module_source(const char *mod, const char *name, int famil
     if (inet6_status == NSS_STATUS_SUCCESS || *status == NSS_STATUS_SUCCESS) {
         /* getcanonname: glibc 2.36 returns the name asked. */
         if ((flags & AI_CANONNAME) && !canon_done)
-            found_canon(f, name);
+            gai_found_canon(f, name);
         *status = NSS_STATUS_SUCCESS;
     } else if (inet6_status == NSS_STATUS_TRYAGAIN) {
         *status = NSS_STATUS_TRYAGAIN;
@@ -291,26 +291,26 @@ struct walk {
     enum fr_status herr;   /* the thread's h_errno as the sources leave it; FR_PUNT unknown */
 };
 
-/* files or dns (one nsswitch source, as source() asks it). */
-static enum fr_status plain_ask(void *ctx, enum fr_nss_kind kind)
+/* files or dns (one nsswitch source, as gai_source_ask() asks it). */
+static enum fr_status gai_plain_ask(void *ctx, enum fr_nss_kind kind)
 {
     struct walk *w = ctx;
-    return source(w->cfg, kind == FR_NSS_DNS, w->name, w->family, w->flags, w->f, &w->no_data,
+    return gai_source_ask(w->cfg, kind == FR_NSS_DNS, w->name, w->family, w->flags, w->f, &w->no_data,
                   &w->no_inet6_data);
 }
 
 /* One source of a line with modules, each starting afresh (glibc
  * discards what a source that did not end the walk found). */
-static enum fr_status chain_ask(void *ctx, const struct fr_nss_source *src,
+static enum fr_status gai_chain_ask(void *ctx, const struct fr_nss_source *src,
                                 enum nss_status *status, int *missing)
 {
     struct walk *w = ctx;
     w->f->n = 0;
     w->f->have_canon = 0;
     if (src->kind == FR_NSS_MODULE)
-        return module_source(src->name, w->name, w->family, w->flags, w->f, &w->no_data,
+        return gai_module_source(src->name, w->name, w->family, w->flags, w->f, &w->no_data,
                              &w->no_inet6_data, status, &w->herr);
-    enum fr_status st = plain_ask(w, src->kind);
+    enum fr_status st = gai_plain_ask(w, src->kind);
     if (st == FR_PUNT || st == FR_NOMEM)
         return st;
     *status = st == FR_OK ? NSS_STATUS_SUCCESS : NSS_STATUS_NOTFOUND;
@@ -320,11 +320,11 @@ static enum fr_status chain_ask(void *ctx, const struct fr_nss_source *src,
 }
 
 /* The line with modules: its sources in order (sources.h). */
-static enum fr_status chain_sources(struct walk *w)
+static enum fr_status gai_chain_sources(struct walk *w)
 {
     enum nss_status status;
     int called;
-    enum fr_status st = fr_sources_walk(w->cfg, chain_ask, w, &status, &called);
+    enum fr_status st = fr_sources_walk(w->cfg, gai_chain_ask, w, &status, &called);
     if (st != FR_OK)
         return st;
     /* glibc reports a failure that set NETDB_INTERNAL as EAI_SYSTEM (a
@@ -342,7 +342,7 @@ static enum fr_status chain_sources(struct walk *w)
  * (FR_NODATA, FR_EMPTY, FR_NOTFOUND, FR_FAIL, FR_AGAIN_NOTFOUND,
  * FR_AGAIN...), and shim.c maps them as glibc's getaddrinfo maps that
  * path's outcome. */
-static enum fr_status simple_inet(const struct fr_config *cfg, const char *name,
+static enum fr_status gai_simple_inet(const struct fr_config *cfg, const char *name,
                                   struct fr_gai_found *f)
 {
     struct fr_hostdata *d = NULL;
@@ -351,7 +351,7 @@ static enum fr_status simple_inet(const struct fr_config *cfg, const char *name,
         const unsigned char(*addrs)[16];
         unsigned n = fr_hostdata_addrs(d, &addrs);
         for (unsigned i = 0; i < n; i++)
-            found_add(f, AF_INET, addrs[i], 0);
+            gai_found_add(f, AF_INET, addrs[i], 0);
         fr_hostdata_free(d);
     }
     return st;
@@ -368,17 +368,17 @@ enum fr_status fr_gai_addrs(const struct fr_config *cfg, const char *node, int f
     if (family == AF_INET && !(flags & AI_CANONNAME)) {
         /* glibc takes its old gethostbyname2_r path here
          * (try_simple_gethostbyname), with that path's error mapping. */
-        st = simple_inet(cfg, node, f);
+        st = gai_simple_inet(cfg, node, f);
     } else if (cfg->nss_nmodules) {
-        st = chain_sources(&w);
+        st = gai_chain_sources(&w);
     } else {
-        st = fr_sources_plain(cfg, plain_ask, &w);
+        st = fr_sources_plain(cfg, gai_plain_ask, &w);
     }
     if (st == FR_PUNT || st == FR_NOMEM)
         return st;
 
     if (f->n == 0 && family == AF_INET && !(flags & AI_CANONNAME))
-        return st;   /* simple_inet's status is final */
+        return st;   /* gai_simple_inet's status is final */
     if (f->n == 0) {
         /* glibc: both sources timed out → EAI_AGAIN; some reported no data
          * → EAI_NODATA; otherwise EAI_NONAME. */

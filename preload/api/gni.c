@@ -55,7 +55,7 @@ static _Atomic int domain_state;
 static char *domain_text;
 
 /* The text after the first dot of the answer's name, when d has one. */
-static int domain_of(const struct fr_hostdata *d, char **out)
+static int gni_domain_of(const struct fr_hostdata *d, char **out)
 {
     const char *dot = strchr(fr_hostdata_name(d), '.');
     if (!dot)
@@ -68,13 +68,13 @@ static int domain_of(const struct fr_hostdata *d, char **out)
  * answer): what the resolver left goes to *left, the domain of the
  * answer's name to *dom. 1 found, 0 not, -1 when the call must go to libc.
  * Frees d. */
-static int domain_try(enum fr_status st, struct fr_hostdata *d, enum fr_status *left, char **dom)
+static int gni_domain_try(enum fr_status st, struct fr_hostdata *d, enum fr_status *left, char **dom)
 {
     int found = 0;
     if (fr_hostent_resolver_left() != FR_PUNT)
         *left = fr_hostent_resolver_left();
     if (st == FR_OK)
-        found = domain_of(d, dom);
+        found = gni_domain_of(d, dom);
     fr_hostdata_free(d);
     return st == FR_PUNT || st == FR_NOMEM ? -1 : found;
 }
@@ -98,7 +98,7 @@ enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **dom
     struct fr_hostdata *d = NULL;
     char host[256];
     enum fr_status st = fr_hostent_query(cfg, "localhost", AF_INET, &d);
-    int found = domain_try(st, d, left, &dom);
+    int found = gni_domain_try(st, d, left, &dom);
     if (found < 0)
         goto fail;
     if (!found) {
@@ -114,14 +114,14 @@ enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **dom
     if (!found) {
         d = NULL;
         st = fr_hostent_query(cfg, host, AF_INET, &d);
-        if ((found = domain_try(st, d, left, &dom)) < 0)
+        if ((found = gni_domain_try(st, d, left, &dom)) < 0)
             goto fail;
     }
     if (!found) {
         static const unsigned char lo[4] = { 127, 0, 0, 1 };
         d = NULL;
         st = fr_hostent_query_addr(cfg, lo, 4, AF_INET, &d);
-        if ((found = domain_try(st, d, left, &dom)) < 0)
+        if ((found = gni_domain_try(st, d, left, &dom)) < 0)
             goto fail;
     }
     if (found && !dom)

@@ -71,7 +71,7 @@ int fr_hostdata_alias(struct fr_hostdata *d, const char *a)
     return 0;
 }
 
-static enum fr_status from_hosts(const char *name, int af, struct fr_hostdata *d)
+static enum fr_status hostent_from_hosts(const char *name, int af, struct fr_hostdata *d)
 {
     struct fr_hosts_result *r = NULL;
     enum fr_status st = fr_hosts_lookup(name, FR_HOSTS_FAMILY, af, &r);
@@ -95,7 +95,7 @@ done:
     return st;
 }
 
-static enum fr_status from_dns(const struct fr_config *cfg, const char *name, int af,
+static enum fr_status hostent_from_dns(const struct fr_config *cfg, const char *name, int af,
                                struct fr_hostdata *d)
 {
     uint16_t qt = af == AF_INET ? FR_T_A : FR_T_AAAA;
@@ -168,13 +168,13 @@ enum fr_status fr_hostent_fresh(struct fr_hostent_q *q, int chain)
 enum fr_status fr_hostent_ask(struct fr_hostent_q *q, enum fr_nss_kind kind)
 {
     if (kind == FR_NSS_FILES)
-        return q->addr ? fr_hostent_files_addr(q->addr, q->af, q->d) : from_hosts(q->name, q->af, q->d);
+        return q->addr ? fr_hostent_files_addr(q->addr, q->af, q->d) : hostent_from_hosts(q->name, q->af, q->d);
     return q->addr ? fr_hostent_dns_addr(q->cfg, q->addr, q->af, q->d)
-                   : from_dns(q->cfg, q->name, q->af, q->d);
+                   : hostent_from_dns(q->cfg, q->name, q->af, q->d);
 }
 
 /* One source of a plain line, into a fresh answer. */
-static enum fr_status plain_ask(void *ctx, enum fr_nss_kind kind)
+static enum fr_status hostent_plain_ask(void *ctx, enum fr_nss_kind kind)
 {
     struct fr_hostent_q *q = ctx;
     if (fr_hostent_fresh(q, 0) != FR_OK)
@@ -186,7 +186,7 @@ enum fr_status fr_hostent_lookup(struct fr_hostent_q *q, struct fr_hostdata **ou
 {
     if (q->cfg->nss_nmodules)
         return fr_hostent_chain(q, out);
-    enum fr_status st = fr_sources_plain(q->cfg, plain_ask, q);
+    enum fr_status st = fr_sources_plain(q->cfg, hostent_plain_ask, q);
     if (st != FR_OK) {
         fr_hostdata_free(q->d);
         return st;

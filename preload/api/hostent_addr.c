@@ -13,7 +13,7 @@
 
 /* The reverse name _nss_dns_gethostbyaddr2_r asks, from the address it
  * looks up (already unmapped). */
-static void ptr_qname(const unsigned char *a, int af, char *out, size_t outsz)
+static void hostent_ptr_qname(const unsigned char *a, int af, char *out, size_t outsz)
 {
     if (af == AF_INET) {
         snprintf(out, outsz, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
@@ -45,7 +45,7 @@ enum fr_status fr_hostent_dns_addr(const struct fr_config *cfg, const unsigned c
         af = AF_INET;
     }
     char qname[128];
-    ptr_qname(addr, af, qname, sizeof qname);
+    hostent_ptr_qname(addr, af, qname, sizeof qname);
     uint16_t qt = FR_T_PTR;
     struct fr_search s;
     char name[FR_MSG_PTR_NAME_MAX + 1];

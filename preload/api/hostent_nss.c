@@ -13,7 +13,7 @@
 #include "api/sources.h"
 
 /* A module's hostent into d. */
-static enum fr_status hostdata_from(struct fr_hostdata *d, const struct hostent *he, int af,
+static enum fr_status hostent_hostdata_from(struct fr_hostdata *d, const struct hostent *he, int af,
                                     int len)
 {
     if (he->h_addrtype != af || he->h_length != len || !he->h_name)
@@ -39,7 +39,7 @@ static enum fr_status hostdata_from(struct fr_hostdata *d, const struct hostent 
 /* A module's h_errno (nssmod.h) fastres can carry on with: its
  * NETDB_INTERNAL (FR_SYSTEM) makes errno matter, which fastres does not
  * reproduce, so it goes to libc as an unknown value (FR_PUNT) does. */
-static enum fr_status herr_known(enum fr_status h)
+static enum fr_status hostent_herr_known(enum fr_status h)
 {
     return h == FR_SYSTEM ? FR_PUNT : h;
 }
@@ -54,7 +54,7 @@ struct chain {
 /* files and dns carry glibc's default actions (config.c): only success
  * ends the walk there. Their outcome as getXXbyYY_r.c sees it: an NSS
  * status and *h_errnop; outcomes fastres has no status for go to libc. */
-static enum fr_status chain_plain(struct chain *c, enum nss_status *status, enum fr_nss_kind kind)
+static enum fr_status hostent_chain_plain(struct chain *c, enum nss_status *status, enum fr_nss_kind kind)
 {
     const void *addr = c->q->addr;
     enum fr_status st = fr_hostent_ask(c->q, kind);
@@ -88,7 +88,7 @@ static enum fr_status chain_plain(struct chain *c, enum nss_status *status, enum
 }
 
 /* One source, into a fresh answer. */
-static enum fr_status chain_ask(void *ctx, const struct fr_nss_source *src,
+static enum fr_status hostent_chain_ask(void *ctx, const struct fr_nss_source *src,
                                 enum nss_status *status, int *missing)
 {
     struct chain *c = ctx;
@@ -96,7 +96,7 @@ static enum fr_status chain_ask(void *ctx, const struct fr_nss_source *src,
     if (fr_hostent_fresh(q, 1) != FR_OK)
         return FR_NOMEM;
     if (src->kind != FR_NSS_MODULE)
-        return chain_plain(c, status, src->kind);
+        return hostent_chain_plain(c, status, src->kind);
     struct fr_nssmod_result r;
     if (q->addr)
         fr_nssmod_byaddr(src->name, q->addr, q->len, q->af, &r);
@@ -108,11 +108,11 @@ static enum fr_status chain_ask(void *ctx, const struct fr_nss_source *src,
     }
     *status = r.status;
     if (r.herr_set)
-        c->herr = herr_known(r.herr);
+        c->herr = hostent_herr_known(r.herr);
     /* The thread's h_errno: the module's value replaces what DNS
      * left before it (shim.c writes it at the end). */
     if (r.thread_herr_set) {
-        enum fr_status th = herr_known(r.thread_herr);
+        enum fr_status th = hostent_herr_known(r.thread_herr);
         if (th == FR_PUNT) {
             fr_nssmod_result_free(&r);
             return FR_PUNT;
@@ -121,7 +121,7 @@ static enum fr_status chain_ask(void *ctx, const struct fr_nss_source *src,
     }
     enum fr_status st = FR_OK;
     if (r.status == NSS_STATUS_SUCCESS)
-        st = hostdata_from(q->d, &r.he, q->af, q->af == AF_INET ? 4 : 16);
+        st = hostent_hostdata_from(q->d, &r.he, q->af, q->af == AF_INET ? 4 : 16);
     fr_nssmod_result_free(&r);
     if (st != FR_OK)
         return FR_PUNT;
@@ -136,7 +136,7 @@ enum fr_status fr_hostent_chain(struct fr_hostent_q *q, struct fr_hostdata **out
     enum nss_status status;
     int called;
     const void *addr = q->addr;
-    enum fr_status st = fr_sources_walk(q->cfg, chain_ask, &c, &status, &called);
+    enum fr_status st = fr_sources_walk(q->cfg, hostent_chain_ask, &c, &status, &called);
     if (st == FR_NOMEM)
         return FR_NOMEM;   /* no answer to start a source with (q->d is NULL) */
     if (st != FR_OK || !called)

@@ -28,7 +28,7 @@ static pthread_key_t hostent_key;
 static pthread_once_t hostent_once = PTHREAD_ONCE_INIT;
 static __thread struct tls_hostents *tls_he;
 
-static void tls_hostent_free(void *p)
+static void hostent_tls_free(void *p)
 {
     struct tls_hostents *t = p;
     if (t) {
@@ -40,7 +40,7 @@ static void tls_hostent_free(void *p)
 
 static void hostent_key_init(void)
 {
-    pthread_key_create(&hostent_key, tls_hostent_free);
+    pthread_key_create(&hostent_key, hostent_tls_free);
 }
 
 enum fr_status fr_hostent_fill_tls(const struct fr_hostdata *d, enum fr_hostent_slot slot,

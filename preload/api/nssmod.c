@@ -34,7 +34,7 @@ static struct slot slots[NSS_SLOTS];
 /* The module's handle, NULL when it cannot be loaded. Lock-free: two
  * threads loading the same module at once both dlopen it (ld.so counts
  * the second reference) and one slot keeps it. */
-static void *module_handle(const char *name)
+static void *nssmod_module_handle(const char *name)
 {
     for (int i = 0; i < NSS_SLOTS; i++) {
         struct slot *s = &slots[i];
@@ -63,9 +63,9 @@ static void *module_handle(const char *name)
     return dlopen(file, RTLD_LAZY);
 }
 
-static void *module_fn(const char *module, const char *fn)
+static void *nssmod_module_fn(const char *module, const char *fn)
 {
-    void *h = module_handle(module);
+    void *h = nssmod_module_handle(module);
     if (!h)
         return NULL;
     char sym[FR_NSS_NAME_MAX + 32];
@@ -107,7 +107,7 @@ static enum fr_status nssmod_herr(int h)
     }
 }
 
-static void call_module(const struct call *c, struct fr_nssmod_result *r)
+static void nssmod_call_module(const struct call *c, struct fr_nssmod_result *r)
 {
     size_t len = FR_NSSMOD_BUF_START;
     int saved = errno, saved_h = h_errno;
@@ -162,47 +162,47 @@ static void call_module(const struct call *c, struct fr_nssmod_result *r)
 }
 
 /* Call c when its function exists, else report the module missing. */
-static void call_or_missing(const struct call *c, struct fr_nssmod_result *r)
+static void nssmod_call_or_missing(const struct call *c, struct fr_nssmod_result *r)
 {
     memset(r, 0, sizeof *r);
     if (!c->fn) {
         r->missing = 1;
         return;
     }
-    call_module(c, r);
+    nssmod_call_module(c, r);
 }
 
 void fr_nssmod_byname4(const char *module, const char *name, struct fr_nssmod_result *r)
 {
     struct call c = { .kind = CALL4, .name = name };
-    c.fn = module_fn(module, "gethostbyname4_r");
-    call_or_missing(&c, r);
+    c.fn = nssmod_module_fn(module, "gethostbyname4_r");
+    nssmod_call_or_missing(&c, r);
 }
 
 void fr_nssmod_byname3(const char *module, const char *name, int af, int want3,
                     struct fr_nssmod_result *r)
 {
     struct call c = { .kind = CALL3, .name = name, .af = af };
-    c.fn = want3 > 0 ? module_fn(module, "gethostbyname3_r") : NULL;
+    c.fn = want3 > 0 ? nssmod_module_fn(module, "gethostbyname3_r") : NULL;
     if (!c.fn) {
         /* glibc passes gethostbyname2_r the same arguments; the extra
          * ones are never read. */
         c.kind = CALL2;
-        c.fn = module_fn(module, "gethostbyname2_r");
+        c.fn = nssmod_module_fn(module, "gethostbyname2_r");
     }
-    call_or_missing(&c, r);
+    nssmod_call_or_missing(&c, r);
 }
 
 int fr_nssmod_has_byname(const char *module)
 {
-    return module_fn(module, "gethostbyname3_r") || module_fn(module, "gethostbyname2_r");
+    return nssmod_module_fn(module, "gethostbyname3_r") || nssmod_module_fn(module, "gethostbyname2_r");
 }
 
 void fr_nssmod_byaddr(const char *module, const void *addr, int len, int af, struct fr_nssmod_result *r)
 {
     struct call c = { .kind = CALLADDR, .addr = addr, .len = len, .af = af };
-    c.fn = module_fn(module, "gethostbyaddr_r");
-    call_or_missing(&c, r);
+    c.fn = nssmod_module_fn(module, "gethostbyaddr_r");
+    nssmod_call_or_missing(&c, r);
 }
 
 void fr_nssmod_result_free(struct fr_nssmod_result *r)

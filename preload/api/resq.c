@@ -49,7 +49,7 @@ done:
  * opcode QUERY, not a reply, one question, no answer or authority
  * records, at most an OPT record (EDNS) in the additional section. Others
  * (UPDATE, NOTIFY, TSIG-signed, several questions) go to libc. */
-static int send_query_ok(const uint8_t *msg, size_t len, struct fr_msg_rr *question)
+static int resq_send_query_ok(const uint8_t *msg, size_t len, struct fr_msg_rr *question)
 {
     struct fr_msg_iter it;
     struct fr_msg_rr rr;
@@ -72,7 +72,7 @@ enum fr_status fr_resq_send(const struct fr_config *cfg, const unsigned char *ms
     struct fr_msg_rr question;
     char name[FR_MSG_NAME_MAX * 4 + 1];
     if (!msg || !answer || msglen < 12 || anslen < 12 ||
-        !send_query_ok(msg, (size_t)msglen, &question) ||
+        !resq_send_query_ok(msg, (size_t)msglen, &question) ||
         fr_msg_name_text(msg, (size_t)msglen, question.name_off, name, sizeof name) != FR_OK)
         return FR_PUNT;   /* glibc's own checks and errors (EINVAL, ...) */
     struct fr_question q = {

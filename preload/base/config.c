@@ -44,7 +44,7 @@ static _Atomic uint64_t cfg_gen;
 static _Atomic uint64_t cfg_checked_ms;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cfg_key;
-static int cfg_fork_ok;      /* set once by cfg_init */
+static int cfg_fork_ok;      /* set once by config_init */
 static atomic_int read_failed;  /* 1 while a file cannot be read (logged once) */
 
 /* Each thread keeps a reference to the snapshot it last used, so the
@@ -52,7 +52,7 @@ static atomic_int read_failed;  /* 1 while a file cannot be read (logged once) *
 static __thread struct snapshot *tls_snap;
 static __thread uint64_t tls_gen;
 
-static void snap_put(struct snapshot *s)
+static void config_snap_put(struct snapshot *s)
 {
     if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
         struct fr_config *c = &s->cfg;
@@ -61,9 +61,9 @@ static void snap_put(struct snapshot *s)
     }
 }
 
-static void tls_release(void *p)
+static void config_tls_release(void *p)
 {
-    snap_put(p);
+    config_snap_put(p);
 }
 
 /* A fork while another thread holds cfg_lock would leave the child with a
@@ -72,9 +72,9 @@ static const struct fr_fork_handlers cfg_fork = {
     .name = "config", .rank = FR_FORK_RANK_CONFIG, .lock = &cfg_lock,
 };
 
-static void cfg_init(void)
+static void config_init(void)
 {
-    pthread_key_create(&cfg_key, tls_release);
+    pthread_key_create(&cfg_key, config_tls_release);
     cfg_fork_ok = fr_fork_register(&cfg_fork) == 0;
 }
 
@@ -90,7 +90,7 @@ enum file_result {
  * count as a missing file; anything else (EMFILE, ENOMEM, a read error,
  * a directory that opens but cannot be read) makes glibc's res_init fail,
  * so fastres must not invent a configuration either. */
-static enum file_result file_read(const char *path, char **text, struct fr_fileid *id)
+static enum file_result config_file_read(const char *path, char **text, struct fr_fileid *id)
 {
     enum file_result ret = FILE_ERROR;
     struct stat st;
@@ -120,15 +120,15 @@ done:;
 }
 
 /* Build a new snapshot from the files; called with cfg_lock held. */
-static struct snapshot *snap_build(void)
+static struct snapshot *config_snap_build(void)
 {
     struct fr_fileid rid, nid;
     char *rtext = NULL, *ntext = NULL;
     struct snapshot *s = NULL;
     const char *bad = NULL;
-    if (file_read(RESOLV_CONF, &rtext, &rid) == FILE_ERROR)
+    if (config_file_read(RESOLV_CONF, &rtext, &rid) == FILE_ERROR)
         bad = RESOLV_CONF;
-    else if (file_read(NSSWITCH_CONF, &ntext, &nid) == FILE_ERROR)
+    else if (config_file_read(NSSWITCH_CONF, &ntext, &nid) == FILE_ERROR)
         bad = NSSWITCH_CONF;
     if (bad) {
         /* The caller keeps the last good snapshot, or (none yet) every
@@ -167,7 +167,7 @@ done:
 
 const struct fr_config *fr_config_acquire(void)
 {
-    pthread_once(&cfg_once, cfg_init);
+    pthread_once(&cfg_once, config_init);
     if (!cfg_fork_ok)
         return NULL;   /* a child could inherit cfg_lock held: libc answers */
     uint64_t now = fr_clock_now_ms();
@@ -181,12 +181,12 @@ const struct fr_config *fr_config_acquire(void)
         pthread_mutex_lock(&cfg_lock);
         if (!cfg_cur || fr_fileid_changed(RESOLV_CONF, &id_resolv) ||
             fr_fileid_changed(NSSWITCH_CONF, &id_nss)) {
-            struct snapshot *s = snap_build();
+            struct snapshot *s = config_snap_build();
             if (s) {
                 struct snapshot *old = cfg_cur;
                 cfg_cur = s;
                 atomic_store(&cfg_gen, s->cfg.generation);
-                snap_put(old);
+                config_snap_put(old);
                 if (old)
                     fr_log(FR_LOG_INFO, "config", "configuration changed, re-read");
             }
@@ -205,7 +205,7 @@ const struct fr_config *fr_config_acquire(void)
             atomic_fetch_add(&tls_snap->refs, 1);
         tls_gen = tls_snap ? tls_snap->cfg.generation : 0;
         pthread_mutex_unlock(&cfg_lock);
-        snap_put(old);
+        config_snap_put(old);
         pthread_setspecific(cfg_key, tls_snap);
     }
     if (tls_snap)
@@ -217,7 +217,7 @@ void fr_config_release(const struct fr_config *cfg)
 {
     /* cfg is the first member of its snapshot. */
     if (cfg)
-        snap_put((struct snapshot *)(void *)cfg);
+        config_snap_put((struct snapshot *)(void *)cfg);
 }
 
 void fr_config_reset(void)

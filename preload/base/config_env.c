@@ -29,7 +29,7 @@ const char *fr_config_getenv(const char *name)
 
 static atomic_int env_warned;
 
-static void bad_setting(const char *var, const char *val, const char *why)
+static void config_bad_setting(const char *var, const char *val, const char *why)
 {
     /* One line per bad variable, on the first configuration only. */
     if (atomic_load(&env_warned))
@@ -39,7 +39,7 @@ static void bad_setting(const char *var, const char *val, const char *why)
 }
 
 /* Parse an unsigned setting in [lo, hi]; leaves *out alone on error. */
-static void env_uint(const char *(*get)(const char *), const char *var, unsigned lo, unsigned hi,
+static void config_env_uint(const char *(*get)(const char *), const char *var, unsigned lo, unsigned hi,
                      unsigned *out)
 {
     const char *v = get(var);
@@ -51,14 +51,14 @@ static void env_uint(const char *(*get)(const char *), const char *var, unsigned
     if (!*v || *end || errno || v[0] == '-' || n < lo || n > hi) {
         char why[64];
         snprintf(why, sizeof why, "expected a whole number from %u to %u", lo, hi);
-        bad_setting(var, v, why);
+        config_bad_setting(var, v, why);
         return;
     }
     *out = (unsigned)n;
 }
 
 /* A setting with two words: *out = 0 for word0, 1 for word1 (any case). */
-static void env_choice(const char *(*get)(const char *), const char *var, const char *word0,
+static void config_env_choice(const char *(*get)(const char *), const char *var, const char *word0,
                        const char *word1, int *out)
 {
     const char *v = get(var);
@@ -70,10 +70,10 @@ static void env_choice(const char *(*get)(const char *), const char *var, const 
     }
     char why[64];
     snprintf(why, sizeof why, "expected %s or %s", word0, word1);
-    bad_setting(var, v, why);
+    config_bad_setting(var, v, why);
 }
 
-static void env_bool(const char *(*get)(const char *), const char *var, int *out)
+static void config_env_bool(const char *(*get)(const char *), const char *var, int *out)
 {
     const char *v = get(var);
     if (!v)
@@ -84,10 +84,10 @@ static void env_bool(const char *(*get)(const char *), const char *var, int *out
              !strcasecmp(v, "off"))
         *out = 0;
     else
-        bad_setting(var, v, "expected 1 or 0");
+        config_bad_setting(var, v, "expected 1 or 0");
 }
 
-static int servers_from_env(struct fr_config *c, const char *v)
+static int config_servers_from_env(struct fr_config *c, const char *v)
 {
     char buf[1024];
     unsigned n = 0;
@@ -112,7 +112,7 @@ void fr_config_env_apply(struct fr_config *c, const char *(*get)(const char *))
 {
     const char *v;
     int b = 0;
-    env_bool(get, "FASTRES_DISABLE", &b);
+    config_env_bool(get, "FASTRES_DISABLE", &b);
     c->disabled = b;
 
     if ((v = get("FASTRES_LOG"))) {
@@ -122,29 +122,29 @@ void fr_config_env_apply(struct fr_config *c, const char *(*get)(const char *))
             if (!strcasecmp(v, names[i]))
                 found = i;
         if (found < 0)
-            bad_setting("FASTRES_LOG", v, "expected error, warn, info or debug");
+            config_bad_setting("FASTRES_LOG", v, "expected error, warn, info or debug");
         else
             fr_log_set_level((enum fr_log_level)found);
     }
-    if ((v = get("FASTRES_SERVERS")) && servers_from_env(c, v) != 0)
-        bad_setting("FASTRES_SERVERS", v,
+    if ((v = get("FASTRES_SERVERS")) && config_servers_from_env(c, v) != 0)
+        config_bad_setting("FASTRES_SERVERS", v,
                     "expected a comma-separated list of up to 8 addresses (IPv4[:port], "
                     "IPv6, [IPv6%scope]:port)");
-    env_uint(get, "FASTRES_TIMEOUT_MS", 1, FR_MAX_MS, &c->deadline_ms);
-    env_uint(get, "FASTRES_RESEND_MS", 1, FR_MAX_MS, &c->resend_ms);
-    env_uint(get, "FASTRES_RESEND_MAX_MS", 1, FR_MAX_MS, &c->resend_max_ms);
-    env_choice(get, "FASTRES_MODE", "hedge", "race", &c->race);
-    env_choice(get, "FASTRES_TRANSPORT", "udp", "tcp", &c->tcp);
-    env_uint(get, "FASTRES_HEDGE_MIN_MS", 1, FR_MAX_MS, &c->hedge_min_ms);
-    env_uint(get, "FASTRES_HEDGE_MAX_MS", 1, FR_MAX_MS, &c->hedge_max_ms);
-    env_uint(get, "FASTRES_CACHE_SIZE", 0, 1u << 20, &c->cache_size);
-    env_uint(get, "FASTRES_CACHE_MIN_TTL", 0, 7 * 86400, &c->cache_min_ttl);
-    env_uint(get, "FASTRES_CACHE_MAX_TTL", 0, 7 * 86400, &c->cache_max_ttl);
-    env_uint(get, "FASTRES_CACHE_NEG_MAX_TTL", 0, 7 * 86400, &c->cache_neg_max_ttl);
-    env_uint(get, "FASTRES_STALE_MAX", 0, 7 * 86400, &c->stale_max);
-    env_bool(get, "FASTRES_REFRESH", &c->refresh);
-    env_bool(get, "FASTRES_PARALLEL_SEARCH", &c->parallel_search);
-    env_bool(get, "FASTRES_STATS", &c->stats);
+    config_env_uint(get, "FASTRES_TIMEOUT_MS", 1, FR_MAX_MS, &c->deadline_ms);
+    config_env_uint(get, "FASTRES_RESEND_MS", 1, FR_MAX_MS, &c->resend_ms);
+    config_env_uint(get, "FASTRES_RESEND_MAX_MS", 1, FR_MAX_MS, &c->resend_max_ms);
+    config_env_choice(get, "FASTRES_MODE", "hedge", "race", &c->race);
+    config_env_choice(get, "FASTRES_TRANSPORT", "udp", "tcp", &c->tcp);
+    config_env_uint(get, "FASTRES_HEDGE_MIN_MS", 1, FR_MAX_MS, &c->hedge_min_ms);
+    config_env_uint(get, "FASTRES_HEDGE_MAX_MS", 1, FR_MAX_MS, &c->hedge_max_ms);
+    config_env_uint(get, "FASTRES_CACHE_SIZE", 0, 1u << 20, &c->cache_size);
+    config_env_uint(get, "FASTRES_CACHE_MIN_TTL", 0, 7 * 86400, &c->cache_min_ttl);
+    config_env_uint(get, "FASTRES_CACHE_MAX_TTL", 0, 7 * 86400, &c->cache_max_ttl);
+    config_env_uint(get, "FASTRES_CACHE_NEG_MAX_TTL", 0, 7 * 86400, &c->cache_neg_max_ttl);
+    config_env_uint(get, "FASTRES_STALE_MAX", 0, 7 * 86400, &c->stale_max);
+    config_env_bool(get, "FASTRES_REFRESH", &c->refresh);
+    config_env_bool(get, "FASTRES_PARALLEL_SEARCH", &c->parallel_search);
+    config_env_bool(get, "FASTRES_STATS", &c->stats);
     if (c->resend_max_ms < c->resend_ms)
         c->resend_max_ms = c->resend_ms;
     if (c->hedge_max_ms < c->hedge_min_ms)

@@ -12,7 +12,7 @@
  * dns" and "dns" as before; with other sources (NSS modules it calls,
  * nssmod.h), files and dns at most once each and with default actions, no
  * MERGE. 0 when the line is taken, else c->punt is set. */
-static int parse_hosts_line(struct fr_config *c, char *s)
+static int config_parse_hosts_line(struct fr_config *c, char *s)
 {
     unsigned n = 0, nfiles = 0, ndns = 0, nmod = 0;
     struct fr_nss_source src[FR_NSS_MAX];
@@ -124,7 +124,7 @@ punt:
     return -1;
 }
 
-/* nsswitch.conf: the first hosts line (parse_hosts_line). */
+/* nsswitch.conf: the first hosts line (config_parse_hosts_line). */
 void fr_config_nsswitch_parse(struct fr_config *c, const char *text)
 {
     if (!text) {
@@ -153,7 +153,7 @@ void fr_config_nsswitch_parse(struct fr_config *c, const char *text)
         char *hash = strchr(s, '#');
         if (hash)
             *hash = '\0';
-        if (parse_hosts_line(c, s) != 0)
+        if (config_parse_hosts_line(c, s) != 0)
             return;
         return;   /* glibc uses the first hosts line */
     }

@@ -34,7 +34,7 @@
 /* RFC 8767 suggests 1 to 3 days for the stale window; 1 day. */
 #define DEFAULT_STALE_MAX 86400
 
-static const char *no_env(const char *name)
+static const char *config_no_env(const char *name)
 {
     (void)name;
     return NULL;
@@ -76,7 +76,7 @@ struct fr_config *fr_config_parse(const char *resolv_conf, const char *nsswitch_
     }
     fr_config_nsswitch_parse(c, nsswitch_conf);
     c->deadline_ms = fr_config_glibc_deadline_ms(c->timeout_s, c->attempts, c->nservers);
-    fr_config_env_apply(c, getenv_fn ? getenv_fn : no_env);
+    fr_config_env_apply(c, getenv_fn ? getenv_fn : config_no_env);
     /* Aliases from a HOSTALIASES file apply to res_search and
      * gethostbyname: not implemented. */
     if (getenv_fn && getenv_fn("HOSTALIASES"))

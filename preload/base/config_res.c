@@ -7,14 +7,14 @@
 
 /* glibc's res_ninit leaves IPv6 servers in _u._ext.nsaddrs and an
  * AF_UNSPEC placeholder in nsaddr_list. */
-static const struct sockaddr *res_server(res_state s, int i)
+static const struct sockaddr *config_res_server(res_state s, int i)
 {
     if (s->_u._ext.nsaddrs[i])
         return (const struct sockaddr *)s->_u._ext.nsaddrs[i];
     return (const struct sockaddr *)&s->nsaddr_list[i];
 }
 
-static socklen_t sa_len(const struct sockaddr *sa)
+static socklen_t config_sa_len(const struct sockaddr *sa)
 {
     return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
@@ -22,7 +22,7 @@ static socklen_t sa_len(const struct sockaddr *sa)
 /* Field by field, never memcmp of whole structures: glibc's res_init
  * leaves sin_zero (and IPv6 padding) uninitialised, which gave random
  * mismatches (spurious punts; valgrind: jump on uninitialised value). */
-static int sa_same(const struct sockaddr *a, const struct sockaddr *b)
+static int config_sa_same(const struct sockaddr *a, const struct sockaddr *b)
 {
     if (a->sa_family != b->sa_family)
         return 0;
@@ -39,7 +39,7 @@ static int sa_same(const struct sockaddr *a, const struct sockaddr *b)
 }
 
 /* The fields of a resolver state fastres compares. */
-static void res_ref_fill(struct fr_res_ref *r, res_state st)
+static void config_res_ref_fill(struct fr_res_ref *r, res_state st)
 {
     memset(r, 0, sizeof *r);
     r->options = st->options;
@@ -49,8 +49,8 @@ static void res_ref_fill(struct fr_res_ref *r, res_state st)
     r->nscount = st->nscount;
     r->nsort = st->nsort;
     for (int i = 0; i < st->nscount && i < MAXNS; i++) {
-        const struct sockaddr *sa = res_server(st, i);
-        memcpy(&r->ns[i], sa, sa_len(sa));
+        const struct sockaddr *sa = config_res_server(st, i);
+        memcpy(&r->ns[i], sa, config_sa_len(sa));
     }
     for (int i = 0; i < MAXDNSRCH + 1 && st->dnsrch[i]; i++) {
         snprintf(r->dnsrch[i], sizeof r->dnsrch[i], "%s", st->dnsrch[i]);
@@ -64,7 +64,7 @@ int fr_config_res_take(struct fr_res_ref *r)
     memset(&st, 0, sizeof st);
     if (res_ninit(&st) != 0)
         return 0;
-    res_ref_fill(r, &st);
+    config_res_ref_fill(r, &st);
     res_nclose(&st);
     return 1;
 }
@@ -105,7 +105,7 @@ int fr_config_res_matches(const struct fr_config *cfg, res_state statp)
         statp->nsort != r->nsort)
         return 0;
     for (int i = 0; i < statp->nscount && i < MAXNS; i++)
-        if (!sa_same(res_server(statp, i), (const struct sockaddr *)&r->ns[i]))
+        if (!config_sa_same(config_res_server(statp, i), (const struct sockaddr *)&r->ns[i]))
             return 0;
     int n = 0;
     while (n < MAXDNSRCH + 1 && statp->dnsrch[n]) {

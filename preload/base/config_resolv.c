@@ -103,7 +103,7 @@ void fr_config_domains_clear(struct fr_config *c)
 }
 
 /* Split the rest of a search/domain line into the search list. */
-static int domains_set(struct fr_config *c, char *rest, int only_first)
+static int config_domains_set(struct fr_config *c, char *rest, int only_first)
 {
     fr_config_domains_clear(c);
     char *save = NULL;
@@ -124,7 +124,7 @@ static int domains_set(struct fr_config *c, char *rest, int only_first)
     return 0;
 }
 
-static unsigned opt_num(const char *v, unsigned cap)
+static unsigned config_opt_num(const char *v, unsigned cap)
 {
     unsigned long n = strtoul(v, NULL, 10);
     return n > cap ? cap : (unsigned)n;
@@ -132,7 +132,7 @@ static unsigned opt_num(const char *v, unsigned cap)
 
 /* glibc's res_init matches flag options by prefix (strncmp with the
  * option's length): "rotatex" is rotate, "edns0=1" is edns0. */
-static int opt_is(const char *o, const char *name)
+static int config_opt_is(const char *o, const char *name)
 {
     return !strncmp(o, name, strlen(name));
 }
@@ -145,24 +145,24 @@ void fr_config_options_parse(struct fr_config *c, char *rest, const char *seps)
     char *save = NULL;
     for (char *o = strtok_r(rest, seps, &save); o; o = strtok_r(NULL, seps, &save)) {
         if (!strncmp(o, "ndots:", 6))
-            c->ndots = opt_num(o + 6, FR_MAX_NDOTS);
+            c->ndots = config_opt_num(o + 6, FR_MAX_NDOTS);
         else if (!strncmp(o, "timeout:", 8))
-            c->timeout_s = opt_num(o + 8, FR_MAX_TIMEOUT_S);
+            c->timeout_s = config_opt_num(o + 8, FR_MAX_TIMEOUT_S);
         else if (!strncmp(o, "attempts:", 9))
-            c->attempts = opt_num(o + 9, FR_MAX_ATTEMPTS);
-        else if (opt_is(o, "rotate"))
+            c->attempts = config_opt_num(o + 9, FR_MAX_ATTEMPTS);
+        else if (config_opt_is(o, "rotate"))
             c->rotate = 1;   /* meaningless when every server is asked at once */
-        else if (opt_is(o, "edns0"))
+        else if (config_opt_is(o, "edns0"))
             c->edns0 = 1;
-        else if (opt_is(o, "trust-ad"))
+        else if (config_opt_is(o, "trust-ad"))
             c->trust_ad = 1;
-        else if (opt_is(o, "use-vc"))
+        else if (config_opt_is(o, "use-vc"))
             c->use_vc = 1;
-        else if (opt_is(o, "no-tld-query") || opt_is(o, "no_tld_query"))
+        else if (config_opt_is(o, "no-tld-query") || config_opt_is(o, "no_tld_query"))
             c->no_tld_query = 1;   /* glibc accepts both spellings */
-        else if (opt_is(o, "single-request") || opt_is(o, "no-reload") || !strcmp(o, "debug"))
+        else if (config_opt_is(o, "single-request") || config_opt_is(o, "no-reload") || !strcmp(o, "debug"))
             ;   /* transport or diagnostics only: fastres always uses separate sockets */
-        else if (opt_is(o, "no-aaaa") || !strcmp(o, "inet6") || !strcmp(o, "no-check-names") ||
+        else if (config_opt_is(o, "no-aaaa") || !strcmp(o, "inet6") || !strcmp(o, "no-check-names") ||
                  !strcmp(o, "ip6-bytestring") || !strcmp(o, "ip6-dotint") ||
                  !strcmp(o, "no-ip6-dotint"))
             c->punt = "resolv.conf option fastres does not implement";
@@ -173,7 +173,7 @@ void fr_config_options_parse(struct fr_config *c, char *rest, const char *seps)
 /* LOCALDOMAIN as res_vinit_1 splits it: the first name runs to the first
  * blank (so a leading blank gives an empty first name), each later run
  * of non-blanks is a name, and a newline ends the list. */
-static int domains_from_env(struct fr_config *c, const char *v)
+static int config_domains_from_env(struct fr_config *c, const char *v)
 {
     size_t len = strcspn(v, "\n");
     char *buf = strndup(v, len);
@@ -211,7 +211,7 @@ int fr_config_resolv_parse(struct fr_config *c, const char *text, const char *lo
     unsigned nns = 0;
     int have_search = 0;
     if (localdomain) {
-        if (domains_from_env(c, localdomain) != 0)
+        if (config_domains_from_env(c, localdomain) != 0)
             return -1;
         have_search = 1;
     }
@@ -242,13 +242,13 @@ int fr_config_resolv_parse(struct fr_config *c, const char *text, const char *lo
             } else if (!strncmp(line, "domain", 6) && (line[6] == ' ' || line[6] == '\t')) {
                 if (localdomain)
                     continue;   /* glibc: LOCALDOMAIN overrides the file */
-                if (domains_set(c, line + 7, 1) != 0)
+                if (config_domains_set(c, line + 7, 1) != 0)
                     return -1;
                 have_search = 1;
             } else if (!strncmp(line, "search", 6) && (line[6] == ' ' || line[6] == '\t')) {
                 if (localdomain)
                     continue;
-                if (domains_set(c, line + 7, 0) != 0)
+                if (config_domains_set(c, line + 7, 0) != 0)
                     return -1;
                 have_search = 1;
             } else if (!strncmp(line, "options", 7) && (line[7] == ' ' || line[7] == '\t')) {
@@ -276,7 +276,7 @@ int fr_config_resolv_parse(struct fr_config *c, const char *text, const char *lo
         if (gethostname(host, sizeof host) == 0) {
             host[sizeof host - 1] = '\0';
             char *dot = strchr(host, '.');
-            if (dot && dot[1] && domains_set(c, dot + 1, 1) != 0)
+            if (dot && dot[1] && config_domains_set(c, dot + 1, 1) != 0)
                 return -1;
         }
     }

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* glibc's wait for server i in one attempt, in seconds (res_send.c). */
-static unsigned glibc_server_wait_s(unsigned timeout_s, unsigned i, unsigned nservers)
+static unsigned config_glibc_server_wait_s(unsigned timeout_s, unsigned i, unsigned nservers)
 {
     unsigned s = timeout_s << i;
     if (i > 0)
@@ -22,7 +22,7 @@ unsigned fr_config_glibc_deadline_ms(unsigned timeout_s, unsigned attempts, unsi
     if (attempts == 0)
         attempts = 1;   /* glibc: attempts:0 still sends once */
     for (unsigned i = 0; i < nservers; i++)
-        per_attempt += glibc_server_wait_s(timeout_s, i, nservers);
+        per_attempt += config_glibc_server_wait_s(timeout_s, i, nservers);
     return per_attempt * attempts * 1000u;
 }
 
@@ -31,8 +31,8 @@ void fr_config_server_budgets(struct fr_config *c)
 {
     unsigned total = 0;
     for (unsigned i = 0; i < c->nservers; i++)
-        total += glibc_server_wait_s(c->timeout_s, i, c->nservers);
+        total += config_glibc_server_wait_s(c->timeout_s, i, c->nservers);
     for (unsigned i = 0; i < c->nservers; i++)
         c->server_budget_ms[i] = (unsigned)((uint64_t)c->deadline_ms *
-                                            glibc_server_wait_s(c->timeout_s, i, c->nservers) / total);
+                                            config_glibc_server_wait_s(c->timeout_s, i, c->nservers) / total);
 }

@@ -19,7 +19,7 @@ static int atfork_err;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static atomic_uint generation;
 
-static void run_prepare(void)
+static void fork_run_prepare(void)
 {
     /* Held across fork so no registration changes the table meanwhile. */
     pthread_mutex_lock(&reg_lock);
@@ -31,7 +31,7 @@ static void run_prepare(void)
     }
 }
 
-static void run_parent(void)
+static void fork_run_parent(void)
 {
     for (unsigned i = ntable; i-- > 0;) {
         if (table[i]->parent)
@@ -42,7 +42,7 @@ static void run_parent(void)
     pthread_mutex_unlock(&reg_lock);
 }
 
-static void run_child(void)
+static void fork_run_child(void)
 {
     atomic_fetch_add(&generation, 1);
     for (unsigned i = ntable; i-- > 0;) {
@@ -56,15 +56,15 @@ static void run_child(void)
     pthread_mutex_init(&reg_lock, NULL);
 }
 
-static void atfork_init(void)
+static void fork_atfork_init(void)
 {
-    atfork_err = pthread_atfork(run_prepare, run_parent, run_child);
+    atfork_err = pthread_atfork(fork_run_prepare, fork_run_parent, fork_run_child);
 }
 
 int fr_fork_register(const struct fr_fork_handlers *h)
 {
     int ret = -1;
-    pthread_once(&atfork_once, atfork_init);
+    pthread_once(&atfork_once, fork_atfork_init);
     pthread_mutex_lock(&reg_lock);
     if (atfork_err || ntable == FORK_MAX_HANDLERS)
         goto done;

@@ -25,7 +25,7 @@ static struct fr_cache *_Atomic cache;
 static _Atomic uint64_t cache_gen;
 static atomic_int cache_tried;
 
-static struct fr_cache *cache_get(const struct fr_config *cfg)
+static struct fr_cache *ask_cache_get(const struct fr_config *cfg)
 {
     struct fr_cache *c = atomic_load_explicit(&cache, memory_order_acquire);
     if (!c && cfg->cache_size && !atomic_load(&cache_tried)) {
@@ -76,7 +76,7 @@ struct fr_inflight {
 };
 
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Waits on it are timed on CLOCK_MONOTONIC (inflight_init): a wall-clock
+/* Waits on it are timed on CLOCK_MONOTONIC (ask_inflight_init): a wall-clock
  * step must not cut a wait short or stretch it. */
 static pthread_cond_t inflight_cond = PTHREAD_COND_INITIALIZER;
 static struct fr_inflight inflight[INFLIGHT_MAX];
@@ -85,7 +85,7 @@ static pthread_once_t inflight_once = PTHREAD_ONCE_INIT;
  * races on its own (sharing is only an optimisation). */
 static int inflight_ok;
 
-static void inflight_cond_init(void)
+static void ask_inflight_cond_init(void)
 {
     pthread_condattr_t a;
     pthread_condattr_init(&a);
@@ -94,7 +94,7 @@ static void inflight_cond_init(void)
     pthread_condattr_destroy(&a);
 }
 
-static void inflight_child(void)
+static void ask_inflight_child(void)
 {
     /* The leaders of questions in flight are threads the child does not
      * have: forget those questions (their replies are never coming). */
@@ -103,22 +103,22 @@ static void inflight_child(void)
             free(inflight[i].result.answer);
         memset(&inflight[i], 0, sizeof inflight[i]);
     }
-    inflight_cond_init();
+    ask_inflight_cond_init();
 }
 
 static const struct fr_fork_handlers inflight_fork = {
     /* fork.c holds inflight_lock across fork, re-initialised after this. */
-    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .child = inflight_child,
+    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .child = ask_inflight_child,
     .lock = &inflight_lock,
 };
 
-static void inflight_init(void)
+static void ask_inflight_init(void)
 {
-    inflight_cond_init();
+    ask_inflight_cond_init();
     inflight_ok = fr_fork_register(&inflight_fork) == 0;
 }
 
-static struct fr_inflight *inflight_find(const char *name, uint16_t qtype, uint16_t qclass)
+static struct fr_inflight *ask_inflight_find(const char *name, uint16_t qtype, uint16_t qclass)
 {
     for (unsigned i = 0; i < INFLIGHT_MAX; i++) {
         struct fr_inflight *f = &inflight[i];
@@ -128,7 +128,7 @@ static struct fr_inflight *inflight_find(const char *name, uint16_t qtype, uint1
     return NULL;
 }
 
-static void inflight_release(struct fr_inflight *f)
+static void ask_inflight_release(struct fr_inflight *f)
 {
     /* inflight_lock held */
     if (f->done && f->waiters == 0) {
@@ -141,7 +141,7 @@ static void inflight_release(struct fr_inflight *f)
 
 static _Atomic uint64_t n_stale, n_shared;
 
-static void reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
+static void ask_reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
 {
     free(r->msg);
     r->msg = NULL;
@@ -158,7 +158,7 @@ static void reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
  * carries the question name in the case it was first asked in. A server
  * echoes the asker's case (and glibc's callers see it in h_name and
  * res_query's question), so put this caller's spelling back. */
-static void reply_recase(struct fr_reply *r, const char *name)
+static void ask_reply_recase(struct fr_reply *r, const char *name)
 {
     size_t off = 12;
     const char *p = name;
@@ -197,14 +197,14 @@ static int ask_settled(void *p)
 enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsigned n, uint16_t qclass,
                       fr_ask_settled_fn settled, void *arg)
 {
-    struct fr_cache *c = cache_get(cfg);
+    struct fr_cache *c = ask_cache_get(cfg);
     uint64_t now = fr_clock_now_ms();
     uint8_t buf[FR_CACHE_MSG_MAX];
     struct fr_question race[FR_ENGINE_MAX_QUESTIONS];
     unsigned nrace = 0, idx[FR_ENGINE_MAX_QUESTIONS];
     enum fr_status ret = FR_OK;
 
-    pthread_once(&inflight_once, inflight_init);
+    pthread_once(&inflight_once, ask_inflight_init);
     if (c)
         fr_refresh_reap(c);
     for (unsigned i = 0; i < n; i++) {
@@ -228,15 +228,15 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
              * now and let the refresh come in behind (refresh.h). */
             if (h == FR_CACHE_REFRESH)
                 fr_refresh_start(cfg, it[i].name, it[i].qtype, qclass);
-            reply_set(rep, buf, len);
-            reply_recase(rep, it[i].name);
+            ask_reply_set(rep, buf, len);
+            ask_reply_recase(rep, it[i].name);
             qs->st = rep->msg ? FR_OK : FR_NOMEM;
             continue;
         }
         /* Join a question another thread is already racing, or lead it. */
         if (inflight_ok && !it[i].speculative) {
             pthread_mutex_lock(&inflight_lock);
-            struct fr_inflight *f = inflight_find(it[i].name, it[i].qtype, qclass);
+            struct fr_inflight *f = ask_inflight_find(it[i].name, it[i].qtype, qclass);
             if (f && !f->done) {
                 f->waiters++;
                 qs->follow = f;
@@ -304,7 +304,7 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
                         f->result.status = FR_AGAIN;
                 }
                 f->done = 1;
-                inflight_release(f);
+                ask_inflight_release(f);
                 pthread_cond_broadcast(&inflight_cond);
                 pthread_mutex_unlock(&inflight_lock);
             }
@@ -337,15 +337,15 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
             qs->fail_rcode = f->result.fail_rcode;
             qs->conn_refused = f->result.conn_refused;
             if (f->result.status == FR_OK) {
-                reply_set(it[i].rep, f->result.answer, f->result.answer_len);
-                reply_recase(it[i].rep, it[i].name);
+                ask_reply_set(it[i].rep, f->result.answer, f->result.answer_len);
+                ask_reply_recase(it[i].rep, it[i].name);
                 if (!it[i].rep->msg)
                     qs->st = FR_NOMEM;
             }
             atomic_fetch_add(&n_shared, 1);
         }
         f->waiters--;
-        inflight_release(f);
+        ask_inflight_release(f);
         pthread_mutex_unlock(&inflight_lock);
     }
 
@@ -359,8 +359,8 @@ enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsig
             continue;
         if (fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, fr_clock_now_ms(), 1, buf, sizeof buf,
                             &len, &ttl) == FR_CACHE_STALE) {
-            reply_set(it[i].rep, buf, len);
-            reply_recase(it[i].rep, it[i].name);
+            ask_reply_set(it[i].rep, buf, len);
+            ask_reply_recase(it[i].rep, it[i].name);
             if (it[i].rep->msg) {
                 qs->st = FR_OK;
                 atomic_fetch_add(&n_stale, 1);

@@ -34,7 +34,7 @@ void fr_search_free(struct fr_search *s)
  * glibc's result, or names the candidate whose outcome it needs next. That
  * candidate is then
  * asked, alone or with the candidates after it in glibc's order (see
- * search_parallel): an answer of a later candidate is used only when the
+ * resolve_search_parallel): an answer of a later candidate is used only when the
  * walk reaches it, i.e. when every candidate before it ended in a way at
  * which glibc goes on. */
 
@@ -43,7 +43,7 @@ void fr_search_free(struct fr_search *s)
  * host program's possibly small thread stack. */
 #define SEARCH_STACK_CANDS 4
 /* How long a dotted name found through a search domain keeps dotted names
- * from being asked ahead (search_parallel): ten minutes, so that a program
+ * from being asked ahead (resolve_search_parallel): ten minutes, so that a program
  * that resolves in-cluster names like "svc.ns" pays extra queries once per
  * ten minutes, not on every lookup. */
 #define SEARCH_DOTTED_HIT_MS (600u * 1000u)
@@ -63,7 +63,7 @@ static _Atomic uint64_t resolve_n_ahead;   /* candidates asked ahead of need */
  * dotted name was found through a search domain, dotted names go one at a
  * time for SEARCH_DOTTED_HIT_MS: this program resolves in-cluster dotted
  * names, and asking ahead would cost it queries glibc does not send. */
-static int search_parallel(const struct search *s)
+static int resolve_search_parallel(const struct search *s)
 {
     if (!s->cfg->parallel_search || s->trailing || !s->dots || s->dots >= s->cfg->ndots)
         return 0;
@@ -76,7 +76,7 @@ struct settle_arg {
 };
 
 /* During an engine call: would the walk end with what has come in? */
-static int search_settled(void *arg, const struct fr_ask_item *it, unsigned n, const struct fr_question *race)
+static int resolve_search_settled(void *arg, const struct fr_ask_item *it, unsigned n, const struct fr_question *race)
 {
     const struct settle_arg *sa = arg;
     const struct search *s = sa->s;
@@ -111,12 +111,12 @@ static int search_settled(void *arg, const struct fr_ask_item *it, unsigned n, c
 }
 
 /* Ask candidate `need` and, when asking ahead, the ones after it. */
-static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclass)
+static enum fr_status resolve_search_ask(struct search *s, unsigned need, uint16_t qclass)
 {
     unsigned order[SEARCH_MAX_CANDS + 1], norder = fr_resolve_order(s, order);
     unsigned batch[FR_ENGINE_MAX_NAMES], nb = 0;
     batch[nb++] = need;
-    if (search_parallel(s)) {
+    if (resolve_search_parallel(s)) {
         unsigned pos = 0;
         while (pos < norder && order[pos] != need)
             pos++;
@@ -145,7 +145,7 @@ static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclas
     if (nb > 1)
         atomic_fetch_add(&resolve_n_ahead, nb - 1);
     struct settle_arg sa = { s };
-    enum fr_status st = fr_ask(s->cfg, it, ni, qclass, nb > 1 ? search_settled : NULL, &sa);
+    enum fr_status st = fr_ask(s->cfg, it, ni, qclass, nb > 1 ? resolve_search_settled : NULL, &sa);
     if (st != FR_OK)
         return st;   /* FR_NOMEM / FR_PUNT */
     for (unsigned b = 0; b < nb; b++) {
@@ -159,7 +159,7 @@ static enum fr_status search_ask(struct search *s, unsigned need, uint16_t qclas
     return FR_OK;
 }
 
-static void search_move_replies(struct search *s, int k, struct fr_search *out)
+static void resolve_search_move_replies(struct search *s, int k, struct fr_search *out)
 {
     if (k < 0)
         return;
@@ -169,7 +169,7 @@ static void search_move_replies(struct search *s, int k, struct fr_search *out)
     }
 }
 
-static void search_free(struct search *s, struct cand *local)
+static void resolve_search_free(struct search *s, struct cand *local)
 {
     for (unsigned k = 0; k < s->ncand; k++)
         for (unsigned j = 0; j < FR_ENGINE_PAIR; j++)
@@ -225,11 +225,11 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
 
     if (!search) {
         /* res_query: the name as it is, once. */
-        if (!s->out[0].known && (ret = search_ask(s, 0, qclass)) != FR_OK)
+        if (!s->out[0].known && (ret = resolve_search_ask(s, 0, qclass)) != FR_OK)
             goto done;
         ret = s->out[0].st;
         if (s->out[0].asked)
-            search_move_replies(s, 0, out);
+            resolve_search_move_replies(s, 0, out);
         out->last_send_failed = s->out[0].asked && ret == FR_AGAIN;
         if (ret == FR_OK)
             snprintf(out->name, sizeof out->name, "%s", s->cand[0].full);
@@ -240,7 +240,7 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
         fr_resolve_walk(s, s->out, &w);
         if (w.done)
             break;
-        if ((ret = search_ask(s, w.need, qclass)) != FR_OK)
+        if ((ret = resolve_search_ask(s, w.need, qclass)) != FR_OK)
             goto done;
         /* The needed candidate is never asked ahead of need, so it is
          * never abandoned: the walk moves on. */
@@ -248,17 +248,17 @@ enum fr_status fr_resolve_search(const struct fr_config *cfg, const char *name, 
     ret = w.st;
     out->residual = w.residual;
     if (ret == FR_OK && w.winner >= 0) {
-        search_move_replies(s, w.winner, out);
+        resolve_search_move_replies(s, w.winner, out);
         snprintf(out->name, sizeof out->name, "%s", s->cand[w.winner].full);
         if (w.winner > 0 && s->dots)
             atomic_store(&resolve_dotted_hit_ms, fr_clock_now_ms());
     } else {
         /* res_search's caller gets the last candidate's replies. */
-        search_move_replies(s, w.last_asked, out);
+        resolve_search_move_replies(s, w.last_asked, out);
         out->last_send_failed = w.last_asked >= 0 && s->out[w.last_asked].st == FR_AGAIN;
     }
 done:
-    search_free(s, local);
+    resolve_search_free(s, local);
     return ret;
 }
 

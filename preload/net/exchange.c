@@ -91,7 +91,7 @@ static int exchange_name_ok(const char *name)
     return label > 0;
 }
 
-static enum fr_status question_setup(struct exchange *x, struct question_state *q, struct fr_question *out)
+static enum fr_status exchange_question_setup(struct exchange *x, struct question_state *q, struct fr_question *out)
 {
     const struct fr_config *cfg = x->cfg;
     q->x = x;
@@ -150,7 +150,7 @@ static enum fr_status question_setup(struct exchange *x, struct question_state *
     return FR_OK;
 }
 
-static void question_teardown(struct question_state *q)
+static void exchange_question_teardown(struct question_state *q)
 {
     for (unsigned i = 0; i < q->nlanes; i++) {
         struct lane *l = &q->lanes[i];
@@ -229,7 +229,7 @@ enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs
     for (unsigned i = 0; i < n; i++) {
         atomic_fetch_add(&fr_exchange_stats.questions, 1);
         x.qs[i].deadline_us = deadline;
-        ret = question_setup(&x, &x.qs[i], &qs[i]);
+        ret = exchange_question_setup(&x, &x.qs[i], &qs[i]);
         if (ret != FR_OK)
             goto done;
     }
@@ -322,7 +322,7 @@ enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs
 
 done:
     for (unsigned i = 0; i < n; i++) {
-        question_teardown(&x.qs[i]);
+        exchange_question_teardown(&x.qs[i]);
         if (ret != FR_OK) {
             free(qs[i].answer);
             qs[i].answer = NULL;

@@ -30,7 +30,7 @@ struct send {
 
 /* A question fails early when every server is out of attempts and none
  * has a send that could still be answered. */
-static void question_check_exhausted(struct question_state *q)
+static void exchange_question_check_exhausted(struct question_state *q)
 {
     int all_refused = 1;
     for (unsigned i = 0; i < q->nlanes; i++) {
@@ -43,23 +43,23 @@ static void question_check_exhausted(struct question_state *q)
     fr_exchange_finish(q, FR_AGAIN);
 }
 
-static void lane_send(struct lane *l, uint64_t now_us);
+static void exchange_lane_send(struct lane *l, uint64_t now_us);
 
 /* A lane that cannot be opened has failed for good, like a server that
  * refuses: the others carry on. */
-static int lane_open_udp(struct lane *l);
+static int exchange_lane_open_udp(struct lane *l);
 
-static void lane_start(struct lane *l, uint64_t now_us)
+static void exchange_lane_start(struct lane *l, uint64_t now_us)
 {
     l->started = 1;
-    if (!l->tcp && lane_open_udp(l))
+    if (!l->tcp && exchange_lane_open_udp(l))
         return;
-    lane_send(l, now_us);
+    exchange_lane_send(l, now_us);
 }
 
 /* Start the next server of the plan now, e.g. because one answered
  * SERVFAIL: no point waiting out the hedge delay. */
-static void lane_start_next(struct question_state *q, uint64_t now_us)
+static void exchange_lane_start_next(struct question_state *q, uint64_t now_us)
 {
     for (unsigned i = 0; i < q->nlanes; i++) {
         struct lane *l = &q->lanes[i];
@@ -70,7 +70,7 @@ static void lane_start_next(struct question_state *q, uint64_t now_us)
     }
 }
 
-static enum fr_table_event lane_rcode_event(int rcode)
+static enum fr_table_event exchange_lane_rcode_event(int rcode)
 {
     switch (rcode) {
     case FR_RCODE_SERVFAIL:
@@ -85,7 +85,7 @@ static enum fr_table_event lane_rcode_event(int rcode)
 }
 
 /* One send's outcome, from either transport: status is c-ares's. */
-static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsigned char *abuf, int alen)
+static void exchange_lane_reply(struct lane *l, uint64_t sent_us, int status, const unsigned char *abuf, int alen)
 {
     struct question_state *q = l->q;
     struct exchange *x = q->x;
@@ -105,7 +105,7 @@ static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsig
                 fr_msg_validate(abuf, (size_t)alen) == FR_OK)
                 ev = FR_TABLE_ANSWER;
             else if (rcode != FR_RCODE_NOERROR && rcode != FR_RCODE_NXDOMAIN)
-                ev = lane_rcode_event(rcode);
+                ev = exchange_lane_rcode_event(rcode);
         } else if (alen >= 4) {
             rcode = abuf[3] & 0xf;
         }
@@ -156,7 +156,7 @@ static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsig
     }
     /* SERVFAIL, REFUSED, FORMERR, malformed, unreachable: never a winner
      * while another server may answer. */
-    lane_start_next(q, now);
+    exchange_lane_start_next(q, now);
     l->bad++;
     if (l->bad >= x->cfg->attempts) {
         l->done = 1;
@@ -164,22 +164,22 @@ static void lane_reply(struct lane *l, uint64_t sent_us, int status, const unsig
         uint64_t budget = (uint64_t)x->cfg->server_budget_ms[l->server] * US_PER_MS;
         q->deadline_us = q->deadline_us > x->start_us + budget ? q->deadline_us - budget : x->start_us;
     } else {
-        lane_send(l, now);
+        exchange_lane_send(l, now);
     }
-    question_check_exhausted(q);
+    exchange_question_check_exhausted(q);
 }
 
-static void lane_on_reply(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+static void exchange_lane_on_reply(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     (void)timeouts;
     struct send *sd = arg;
     struct lane *l = sd->lane;
     uint64_t sent_us = sd->sent_us;
     free(sd);
-    lane_reply(l, sent_us, status, abuf, alen);
+    exchange_lane_reply(l, sent_us, status, abuf, alen);
 }
 
-static int lane_open_udp(struct lane *l)
+static int exchange_lane_open_udp(struct lane *l)
 {
     const struct fr_config *cfg = l->q->x->cfg;
     l->tcp = 0;
@@ -195,7 +195,7 @@ static int lane_open_udp(struct lane *l)
 
 /* Over the shared connection; 0, or -1 when the server cannot be asked
  * over TCP now (the caller then asks it over UDP). */
-static int lane_send_tcp(struct lane *l, uint64_t now_us)
+static int exchange_lane_send_tcp(struct lane *l, uint64_t now_us)
 {
     struct question_state *q = l->q;
     struct tsend *ts = calloc(1, sizeof *ts);
@@ -214,7 +214,7 @@ static int lane_send_tcp(struct lane *l, uint64_t now_us)
     return 0;
 }
 
-static void lane_count_send(struct lane *l, uint64_t now_us)
+static void exchange_lane_count_send(struct lane *l, uint64_t now_us)
 {
     struct question_state *q = l->q;
     l->outstanding++;
@@ -224,19 +224,19 @@ static void lane_count_send(struct lane *l, uint64_t now_us)
     fr_table_record(q->x->gen, l->server, FR_TABLE_SENT, 0, now_us);
 }
 
-static void lane_send(struct lane *l, uint64_t now_us)
+static void exchange_lane_send(struct lane *l, uint64_t now_us)
 {
     struct question_state *q = l->q;
     if (l->done)
         return;
     if (l->tcp) {
-        if (lane_send_tcp(l, now_us) == 0) {
-            lane_count_send(l, now_us);
+        if (exchange_lane_send_tcp(l, now_us) == 0) {
+            exchange_lane_count_send(l, now_us);
             return;
         }
         /* Not accepting connections (or no descriptor): UDP, at once. */
         fr_log(FR_LOG_DEBUG, "exchange", "%s: cannot ask over TCP; UDP", q->x->cfg->servers[l->server].text);
-        if (lane_open_udp(l))
+        if (exchange_lane_open_udp(l))
             return;
     }
     if (!l->t.ch)
@@ -247,12 +247,12 @@ static void lane_send(struct lane *l, uint64_t now_us)
     sd->lane = l;
     sd->sent_us = now_us;
     /* Counted first: c-ares may call back before ares_send returns. */
-    lane_count_send(l, now_us);
-    fr_transport_send(&l->t, q->qbuf, q->qlen, lane_on_reply, sd);
+    exchange_lane_count_send(l, now_us);
+    fr_transport_send(&l->t, q->qbuf, q->qlen, exchange_lane_on_reply, sd);
 }
 
 /* The re-send time of a started lane has come: the reply is late. */
-static void lane_late(struct lane *l, uint64_t now_us)
+static void exchange_lane_late(struct lane *l, uint64_t now_us)
 {
     const struct fr_config *cfg = l->q->x->cfg;
     if (l->outstanding)
@@ -270,10 +270,10 @@ static void lane_late(struct lane *l, uint64_t now_us)
     if (l->tcp) {
         fr_log(FR_LOG_DEBUG, "exchange", "%s: late over TCP; UDP", cfg->servers[l->server].text);
         fr_tcp_mark_late(&l->q->x->cfg->servers[l->server], now_us);
-        if (lane_open_udp(l))
+        if (exchange_lane_open_udp(l))
             return;
     }
-    lane_send(l, now_us);
+    exchange_lane_send(l, now_us);
     l->interval_us = (uint32_t)(next > cap ? cap : next);
 }
 
@@ -292,16 +292,16 @@ void fr_exchange_tcp_outcomes(struct question_state *q, uint64_t now_us)
                  * late (and asked again) gives no round trip: over TCP it
                  * most likely waited for a retransmitted segment. */
                 uint64_t timed = l->late_us > ts->sent_us ? 0 : ts->sent_us;
-                lane_reply(l, timed, ARES_SUCCESS, ts->tq.reply, (int)ts->tq.reply_len);
+                exchange_lane_reply(l, timed, ARES_SUCCESS, ts->tq.reply, (int)ts->tq.reply_len);
             } else if (ts->tq.err == ECONNREFUSED) {
-                lane_reply(l, ts->sent_us, ARES_ECONNREFUSED, NULL, 0);
+                exchange_lane_reply(l, ts->sent_us, ARES_ECONNREFUSED, NULL, 0);
             } else {
                 /* Lost with its connection (reset, closed, not ours any
                  * more): asked again at once, on a new one or over UDP. */
                 if (l->outstanding)
                     l->outstanding--;
                 if (!l->done)
-                    lane_send(l, now_us);
+                    exchange_lane_send(l, now_us);
             }
             free(ts->tq.reply);
             ts->tq.reply = NULL;
@@ -326,9 +326,9 @@ void fr_exchange_tick(struct question_state *q, uint64_t now, uint64_t *wake)
             continue;
         if (!l->started) {
             if (now >= l->start_us)
-                lane_start(l, now);
+                exchange_lane_start(l, now);
         } else if (now >= l->next_send_us) {
-            lane_late(l, now);
+            exchange_lane_late(l, now);
         }
         if (q->done || l->done)
             continue;
@@ -337,5 +337,5 @@ void fr_exchange_tick(struct question_state *q, uint64_t now, uint64_t *wake)
             *wake = t;
     }
     if (!q->done)
-        question_check_exhausted(q);
+        exchange_question_check_exhausted(q);
 }
