@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/fork.h"
 #include "base/log.h"
+#include "lookup/inflight.h"
 #include "lookup/refresh.h"
 #include "lookup/shcache.h"
 
@@ -58,88 +59,7 @@ static struct fr_cache *ask_cache_get(const struct fr_config *cfg)
     return c;
 }
 
-/* ------------------------------------------------------------------ */
-/* In-flight sharing: when several threads ask the same question at once,
- * one (the leader) races it and the others wait for its reply. */
-
-/* Questions in flight at once across the process; more simply race on
- * their own (sharing is an optimisation, never a requirement). */
-#define INFLIGHT_MAX 64
-
-struct fr_inflight {
-    int used;
-    char name[FR_ASK_NAME_MAX];
-    uint16_t qtype, qclass;
-    int done;
-    unsigned waiters;
-    struct fr_question result;   /* status, answer (owned here), fail info */
-};
-
-static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Waits on it are timed on CLOCK_MONOTONIC (ask_inflight_init): a wall-clock
- * step must not cut a wait short or stretch it. */
-static pthread_cond_t inflight_cond = PTHREAD_COND_INITIALIZER;
-static struct fr_inflight inflight[INFLIGHT_MAX];
-static pthread_once_t inflight_once = PTHREAD_ONCE_INIT;
-/* 0 when the fork handlers could not be registered: every question then
- * races on its own (sharing is only an optimisation). */
-static int inflight_ok;
-
-static void ask_inflight_cond_init(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&inflight_cond, &a);
-    pthread_condattr_destroy(&a);
-}
-
-static void ask_inflight_child(void)
-{
-    /* The leaders of questions in flight are threads the child does not
-     * have: forget those questions (their replies are never coming). */
-    for (unsigned i = 0; i < INFLIGHT_MAX; i++) {
-        if (inflight[i].used)
-            free(inflight[i].result.answer);
-        memset(&inflight[i], 0, sizeof inflight[i]);
-    }
-    ask_inflight_cond_init();
-}
-
-static const struct fr_fork_handlers inflight_fork = {
-    /* fork.c holds inflight_lock across fork, re-initialised after this. */
-    .name = "resolve", .rank = FR_FORK_RANK_RESOLVE, .child = ask_inflight_child,
-    .lock = &inflight_lock,
-};
-
-static void ask_inflight_init(void)
-{
-    ask_inflight_cond_init();
-    inflight_ok = fr_fork_register(&inflight_fork) == 0;
-}
-
-static struct fr_inflight *ask_inflight_find(const char *name, uint16_t qtype, uint16_t qclass)
-{
-    for (unsigned i = 0; i < INFLIGHT_MAX; i++) {
-        struct fr_inflight *f = &inflight[i];
-        if (f->used && f->qtype == qtype && f->qclass == qclass && !strcasecmp(f->name, name))
-            return f;
-    }
-    return NULL;
-}
-
-static void ask_inflight_release(struct fr_inflight *f)
-{
-    /* inflight_lock held */
-    if (f->done && f->waiters == 0) {
-        free(f->result.answer);
-        memset(f, 0, sizeof *f);
-    }
-}
-
-/* ------------------------------------------------------------------ */
-
-static _Atomic uint64_t n_stale, n_shared;
+static _Atomic uint64_t n_stale;
 
 static void ask_reply_set(struct fr_reply *r, const uint8_t *msg, size_t len)
 {
@@ -194,181 +114,158 @@ static int ask_settled(void *p)
     return cb->fn(cb->arg, cb->it, cb->n, cb->race);
 }
 
+/* One fr_ask call: the questions that go to the network. */
+struct ask_call {
+    const struct fr_config *cfg;
+    struct fr_cache *c;
+    uint64_t now;
+    uint16_t qclass;
+    struct fr_question race[FR_ENGINE_MAX_QUESTIONS];
+    unsigned nrace, idx[FR_ENGINE_MAX_QUESTIONS];
+};
+
+/* 1: answered from the process's cache, or the user's shared one behind
+ * it (shcache.h; what it gives is kept in the process's cache too). */
+static int ask_from_cache(struct ask_call *a, struct fr_ask_item *t)
+{
+    uint8_t buf[FR_CACHE_MSG_MAX];
+    size_t len;
+    uint32_t ttl;
+    enum fr_cache_hit h = fr_cache_lookup(a->c, t->name, t->qtype, a->qclass, a->now, 0, buf, sizeof buf,
+                                          &len, &ttl);
+    if (h == FR_CACHE_MISS && a->c &&
+        fr_shcache_get(a->cfg, t->name, t->qtype, a->qclass, buf, sizeof buf, &len)) {
+        fr_cache_store(a->c, t->name, t->qtype, a->qclass, buf, len, a->now);
+        h = FR_CACHE_FRESH;
+    }
+    if (h == FR_CACHE_MISS)
+        return 0;
+    /* In the last part of the entry's life: answer from the cache now and
+     * let the refresh come in behind (refresh.h). */
+    if (h == FR_CACHE_REFRESH)
+        fr_refresh_start(a->cfg, t->name, t->qtype, a->qclass);
+    ask_reply_set(t->rep, buf, len);
+    ask_reply_recase(t->rep, t->name);
+    t->qs->st = t->rep->msg ? FR_OK : FR_NOMEM;
+    return 1;
+}
+
+/* The engine call for the questions nobody else is asking; then each
+ * result to its item, the caches and the threads waiting on it. */
+static enum fr_status ask_race(struct ask_call *a, struct fr_ask_item *it, unsigned n,
+                               fr_ask_settled_fn settled, void *arg)
+{
+    enum fr_status ret = FR_OK;
+    struct ask_cb cb = { settled, arg, it, n, a->race };
+    enum fr_status est = fr_engine_ask(a->cfg, a->race, a->nrace, settled ? ask_settled : NULL, &cb);
+    uint64_t sent = 0, failed = 0;
+    for (unsigned r = 0; r < a->nrace; r++) {
+        sent += a->race[r].sent;
+        failed += a->race[r].status != FR_OK && !a->race[r].abandoned;
+    }
+    fr_shcache_note(a->nrace, sent, failed);
+    for (unsigned r = 0; r < a->nrace; r++) {
+        struct fr_question *q = &a->race[r];
+        struct fr_ask_item *t = &it[a->idx[r]];
+        struct fr_ask_state *qs = t->qs;
+        if (est != FR_OK) {
+            q->status = est;
+            ret = est;
+        }
+        qs->st = q->status;
+        qs->fail_rcode = q->fail_rcode;
+        qs->conn_refused = q->conn_refused;
+        qs->abandoned = q->abandoned;
+        if (q->status == FR_OK) {
+            t->rep->msg = q->answer;
+            t->rep->len = q->answer_len;
+            fr_cache_store(a->c, t->name, t->qtype, a->qclass, t->rep->msg, t->rep->len, a->now);
+            if (a->c)
+                fr_shcache_put(a->cfg, t->name, t->qtype, a->qclass, t->rep->msg, t->rep->len);
+        }
+        if (qs->lead)
+            fr_inflight_publish(qs->lead, q);
+    }
+    return ret;
+}
+
+/* A question led by another thread. Its leader has the same deadline as
+ * this thread would have; the wait is bounded by it plus a margin in case
+ * the leader's thread was stopped. */
+static void ask_follow(const struct fr_config *cfg, struct fr_ask_item *t)
+{
+    struct fr_question q;
+    if (!fr_inflight_wait(t->qs->follow, cfg->deadline_ms + 1000, &q))
+        return;
+    t->qs->st = q.status;
+    t->qs->fail_rcode = q.fail_rcode;
+    t->qs->conn_refused = q.conn_refused;
+    if (q.status == FR_OK) {
+        free(t->rep->msg);
+        t->rep->msg = q.answer;
+        t->rep->len = q.answer_len;
+        ask_reply_recase(t->rep, t->name);
+    }
+}
+
+/* RFC 8767: when no upstream answered, an expired answer is better than
+ * none. */
+static void ask_stale(struct fr_cache *c, struct fr_ask_item *t, uint16_t qclass)
+{
+    uint8_t buf[FR_CACHE_MSG_MAX];
+    size_t len;
+    uint32_t ttl;
+    if (t->qs->st != FR_AGAIN || t->qs->abandoned || !c)
+        return;
+    if (fr_cache_lookup(c, t->name, t->qtype, qclass, fr_clock_now_ms(), 1, buf, sizeof buf, &len, &ttl) !=
+        FR_CACHE_STALE)
+        return;
+    ask_reply_set(t->rep, buf, len);
+    ask_reply_recase(t->rep, t->name);
+    if (t->rep->msg) {
+        t->qs->st = FR_OK;
+        atomic_fetch_add(&n_stale, 1);
+        fr_log(FR_LOG_INFO, "resolve", "no server answered %s; serving a stale answer", t->name);
+    }
+}
+
+/* Each question, in this order: the caches; another thread's identical
+ * question in flight (join it) or the network (lead it, all in one engine
+ * call); then the waits for the questions others lead; then the stale
+ * answer for what no server answered. */
 enum fr_status fr_ask(const struct fr_config *cfg, struct fr_ask_item *it, unsigned n, uint16_t qclass,
                       fr_ask_settled_fn settled, void *arg)
 {
-    struct fr_cache *c = ask_cache_get(cfg);
-    uint64_t now = fr_clock_now_ms();
-    uint8_t buf[FR_CACHE_MSG_MAX];
-    struct fr_question race[FR_ENGINE_MAX_QUESTIONS];
-    unsigned nrace = 0, idx[FR_ENGINE_MAX_QUESTIONS];
+    struct ask_call a = { .cfg = cfg, .c = ask_cache_get(cfg), .now = fr_clock_now_ms(), .qclass = qclass };
     enum fr_status ret = FR_OK;
 
-    pthread_once(&inflight_once, ask_inflight_init);
-    if (c)
-        fr_refresh_reap(c);
+    if (a.c)
+        fr_refresh_reap(a.c);
     for (unsigned i = 0; i < n; i++) {
-        size_t len;
-        uint32_t ttl;
         struct fr_ask_state *qs = it[i].qs;
-        struct fr_reply *rep = it[i].rep;
         *qs = (struct fr_ask_state){ .st = FR_AGAIN, .fail_rcode = -1 };
         it[i].race_idx = -1;
-        enum fr_cache_hit h = fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, now, 0, buf,
-                                              sizeof buf, &len, &ttl);
-        /* Behind the process's cache, the user's shared one (shcache.h);
-         * what it gives is kept in the process's cache too. */
-        if (h == FR_CACHE_MISS && c &&
-            fr_shcache_get(cfg, it[i].name, it[i].qtype, qclass, buf, sizeof buf, &len)) {
-            fr_cache_store(c, it[i].name, it[i].qtype, qclass, buf, len, now);
-            h = FR_CACHE_FRESH;
-        }
-        if (h != FR_CACHE_MISS) {
-            /* In the last part of the entry's life: answer from the cache
-             * now and let the refresh come in behind (refresh.h). */
-            if (h == FR_CACHE_REFRESH)
-                fr_refresh_start(cfg, it[i].name, it[i].qtype, qclass);
-            ask_reply_set(rep, buf, len);
-            ask_reply_recase(rep, it[i].name);
-            qs->st = rep->msg ? FR_OK : FR_NOMEM;
+        if (ask_from_cache(&a, &it[i]))
             continue;
-        }
-        /* Join a question another thread is already racing, or lead it. */
-        if (inflight_ok && !it[i].speculative) {
-            pthread_mutex_lock(&inflight_lock);
-            struct fr_inflight *f = ask_inflight_find(it[i].name, it[i].qtype, qclass);
-            if (f && !f->done) {
-                f->waiters++;
-                qs->follow = f;
-            } else {
-                for (unsigned k = 0; k < INFLIGHT_MAX && !f; k++)
-                    if (!inflight[k].used)
-                        f = &inflight[k];
-                if (f && !f->used) {
-                    memset(f, 0, sizeof *f);
-                    f->used = 1;
-                    snprintf(f->name, sizeof f->name, "%s", it[i].name);
-                    f->qtype = it[i].qtype;
-                    f->qclass = qclass;
-                    qs->lead = f;
-                }
-            }
-            pthread_mutex_unlock(&inflight_lock);
-        }
+        /* Speculative questions (asked ahead of need) neither lead nor
+         * follow: they may be abandoned (ask.h). */
+        if (!it[i].speculative)
+            fr_inflight_join(it[i].name, it[i].qtype, qclass, &qs->lead, &qs->follow);
         if (qs->follow)
             continue;
-        race[nrace] = (struct fr_question){
+        a.race[a.nrace] = (struct fr_question){
             .name = it[i].name, .qtype = it[i].qtype, .qclass = qclass, .group = it[i].group,
         };
-        it[i].race_idx = (int)nrace;
-        idx[nrace++] = i;
+        it[i].race_idx = (int)a.nrace;
+        a.idx[a.nrace++] = i;
     }
-
-    if (nrace) {
-        struct ask_cb cb = { settled, arg, it, n, race };
-        enum fr_status est = fr_engine_ask(cfg, race, nrace, settled ? ask_settled : NULL, &cb);
-        uint64_t sent = 0, failed = 0;
-        for (unsigned r = 0; r < nrace; r++) {
-            sent += race[r].sent;
-            failed += race[r].status != FR_OK && !race[r].abandoned;
-        }
-        fr_shcache_note(nrace, sent, failed);
-        for (unsigned r = 0; r < nrace; r++) {
-            struct fr_ask_item *t = &it[idx[r]];
-            struct fr_ask_state *qs = t->qs;
-            if (est != FR_OK) {
-                race[r].status = est;
-                ret = est;
-            }
-            qs->st = race[r].status;
-            qs->fail_rcode = race[r].fail_rcode;
-            qs->conn_refused = race[r].conn_refused;
-            qs->abandoned = race[r].abandoned;
-            if (race[r].status == FR_OK) {
-                t->rep->msg = race[r].answer;
-                t->rep->len = race[r].answer_len;
-                fr_cache_store(c, t->name, t->qtype, qclass, t->rep->msg, t->rep->len, now);
-                if (c)
-                    fr_shcache_put(cfg, t->name, t->qtype, qclass, t->rep->msg, t->rep->len);
-            }
-            if (qs->lead) {
-                pthread_mutex_lock(&inflight_lock);
-                struct fr_inflight *f = qs->lead;
-                f->result = race[r];
-                f->result.answer = NULL;
-                if (race[r].status == FR_OK) {
-                    f->result.answer = malloc(race[r].answer_len);
-                    if (f->result.answer)
-                        memcpy(f->result.answer, race[r].answer, race[r].answer_len);
-                    else
-                        f->result.status = FR_AGAIN;
-                }
-                f->done = 1;
-                ask_inflight_release(f);
-                pthread_cond_broadcast(&inflight_cond);
-                pthread_mutex_unlock(&inflight_lock);
-            }
-        }
-    }
-
-    /* Wait for questions led by other threads. Their leader has the same
-     * deadline as we would have; the wait is bounded by it plus a margin
-     * in case the leader's thread was stopped. */
-    for (unsigned i = 0; i < n; i++) {
-        struct fr_ask_state *qs = it[i].qs;
-        struct fr_inflight *f = qs->follow;
-        if (!f)
-            continue;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ms = cfg->deadline_ms + 1000;
-        until.tv_sec += (time_t)(ms / 1000);
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&inflight_lock);
-        int rc = 0;
-        while (!f->done && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&inflight_cond, &inflight_lock, &until);
-        if (f->done) {
-            qs->st = f->result.status;
-            qs->fail_rcode = f->result.fail_rcode;
-            qs->conn_refused = f->result.conn_refused;
-            if (f->result.status == FR_OK) {
-                ask_reply_set(it[i].rep, f->result.answer, f->result.answer_len);
-                ask_reply_recase(it[i].rep, it[i].name);
-                if (!it[i].rep->msg)
-                    qs->st = FR_NOMEM;
-            }
-            atomic_fetch_add(&n_shared, 1);
-        }
-        f->waiters--;
-        ask_inflight_release(f);
-        pthread_mutex_unlock(&inflight_lock);
-    }
-
-    /* RFC 8767: when no upstream answered, an expired answer is better
-     * than none. */
-    for (unsigned i = 0; i < n; i++) {
-        size_t len;
-        uint32_t ttl;
-        struct fr_ask_state *qs = it[i].qs;
-        if (qs->st != FR_AGAIN || qs->abandoned || !c)
-            continue;
-        if (fr_cache_lookup(c, it[i].name, it[i].qtype, qclass, fr_clock_now_ms(), 1, buf, sizeof buf,
-                            &len, &ttl) == FR_CACHE_STALE) {
-            ask_reply_set(it[i].rep, buf, len);
-            ask_reply_recase(it[i].rep, it[i].name);
-            if (it[i].rep->msg) {
-                qs->st = FR_OK;
-                atomic_fetch_add(&n_stale, 1);
-                fr_log(FR_LOG_INFO, "resolve", "no server answered %s; serving a stale answer",
-                       it[i].name);
-            }
-        }
-    }
+    if (a.nrace)
+        ret = ask_race(&a, it, n, settled, arg);
+    for (unsigned i = 0; i < n; i++)
+        if (it[i].qs->follow)
+            ask_follow(cfg, &it[i]);
+    for (unsigned i = 0; i < n; i++)
+        ask_stale(a.c, &it[i], qclass);
     return ret;
 }
 
@@ -387,7 +284,7 @@ void fr_ask_stats(struct fr_ask_stats *out)
     if (c)
         fr_cache_stats(c, &cs);
     out->stale = atomic_load(&n_stale);
-    out->shared = atomic_load(&n_shared);
+    out->shared = fr_inflight_shared();
     out->cache_hits = cs.hits;
     out->cache_misses = cs.misses;
     out->cache_entries = cs.entries;

@@ -4,9 +4,10 @@
  *
  * The process-wide cache lives here: created on first use with the first
  * configuration's settings (they come from the environment, which the
- * process does not change), cleared whenever the files change. So does
- * in-flight sharing: when several threads ask the same question at once,
- * one (the leader) asks the network and the others wait for its reply. */
+ * process does not change), cleared whenever the files change. Sharing a
+ * question another thread is asking is lookup/inflight.c's. Called by
+ * lookup/resolve.c; any thread; blocks only inside the engine call and
+ * while waiting for another thread's answer (bounded by the deadline). */
 #ifndef FR_ASK_H
 #define FR_ASK_H
 
