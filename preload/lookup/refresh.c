@@ -109,6 +109,23 @@ __attribute__((destructor)) static void refresh_exit(void)
     pthread_mutex_unlock(&refresh_lock);
 }
 
+/* Collect p's reply, if in, into c; drop p when it is done or expired.
+ * The 64 KiB buffer lives here, not in fr_refresh_reap: every call into
+ * fastres passes through that one, and only calls with a refresh pending
+ * should need the stack (a program's thread may have a small one). */
+__attribute__((noinline)) static void refresh_collect(struct refresh_pending *p, struct fr_cache *c,
+                                                      uint64_t now)
+{
+    uint8_t buf[FR_MSG_MAX];
+    size_t len = 0;
+    enum fr_oneshot_result r = fr_oneshot_collect(&p->os, buf, sizeof buf, &len);
+    if (r == FR_ONESHOT_REPLY &&
+        fr_cache_store(c, p->os.name, p->os.qtype, p->os.qclass, buf, len, fr_clock_now_ms()) == FR_OK)
+        atomic_fetch_add(&refresh_n_stored, 1);
+    if (r != FR_ONESHOT_WAIT || now >= p->expires_ms)
+        refresh_pending_drop(p);
+}
+
 void fr_refresh_reap(struct fr_cache *c)
 {
     if (atomic_load_explicit(&refresh_npending, memory_order_relaxed) == 0)
@@ -116,18 +133,8 @@ void fr_refresh_reap(struct fr_cache *c)
     if (pthread_mutex_trylock(&refresh_lock) != 0)
         return;
     uint64_t now = fr_clock_mono_ms();
-    uint8_t buf[FR_MSG_MAX];
-    for (unsigned i = 0; i < FR_REFRESH_MAX; i++) {
-        struct refresh_pending *p = &refresh_tab[i];
-        if (!p->used)
-            continue;
-        size_t len = 0;
-        enum fr_oneshot_result r = fr_oneshot_collect(&p->os, buf, sizeof buf, &len);
-        if (r == FR_ONESHOT_REPLY &&
-            fr_cache_store(c, p->os.name, p->os.qtype, p->os.qclass, buf, len, fr_clock_now_ms()) == FR_OK)
-            atomic_fetch_add(&refresh_n_stored, 1);
-        if (r != FR_ONESHOT_WAIT || now >= p->expires_ms)
-            refresh_pending_drop(p);
-    }
+    for (unsigned i = 0; i < FR_REFRESH_MAX; i++)
+        if (refresh_tab[i].used)
+            refresh_collect(&refresh_tab[i], c, now);
     pthread_mutex_unlock(&refresh_lock);
 }
