@@ -1,4 +1,4 @@
-/* Tests for preload/base/fileid.c: file identities and whole-file reads.
+/* Tests for preload/base/fileid.c: file and descriptor identities, whole-file reads.
  *
  * No network, no system file: files are made with mkstemp under the
  * test's own temporary directory and data is fed through pipes. */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,4 +158,54 @@ Test(fileid, identity_follows_changes)
     cr_expect_not(fr_fileid_same(&none, &id));
     close(fd);
     close(fd2);
+}
+
+/* ---- descriptor identities (net/tcp*.c, net/oneshot.c) ---- */
+
+Test(fileid, fd_identity_is_the_open_file)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(s, 0);
+    struct fr_fileid_fd id, untouched = { .dev = 7, .ino = 7 };
+    cr_assert_eq(fr_fileid_fd_of(s, &id), 0);
+    cr_expect(fr_fileid_fd_is(s, &id), "a socket is itself");
+    /* Two sockets never share an identity (sockfs gives each an inode). */
+    int s2 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(s2, 0);
+    cr_expect_not(fr_fileid_fd_is(s2, &id));
+    close(s2);
+
+    /* The program closes it and opens another file under the same number. */
+    char path[] = "/tmp/fileid-XXXXXX";
+    int f = mkstemp(path);
+    cr_assert_geq(f, 0);
+    unlink(path);
+    cr_assert_eq(close(s), 0);
+    cr_assert_eq(dup2(f, s), s);
+    close(f);
+    cr_expect_not(fr_fileid_fd_is(s, &id), "another file under the same number is not ours");
+    close(s);
+    cr_expect_not(fr_fileid_fd_is(s, &id), "a closed number is not ours");
+
+    /* No descriptor: never ours, and fr_fileid_fd_of fails leaving *id. */
+    cr_expect_not(fr_fileid_fd_is(-1, &id));
+    cr_expect_eq(fr_fileid_fd_of(-1, &untouched), -1);
+    cr_expect_eq(untouched.dev, 7);
+    cr_expect_eq(untouched.ino, 7);
+}
+
+Test(fileid, fd_identity_of_both_pipe_ends)
+{
+    /* tcp_wake.c keeps one identity for both ends of a pipe. */
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct fr_fileid_fd id;
+    cr_assert_eq(fr_fileid_fd_of(p[0], &id), 0);
+    cr_expect(fr_fileid_fd_is(p[0], &id));
+    cr_expect(fr_fileid_fd_is(p[1], &id));
+    /* Writing changes a pipe's times; its identity stays. */
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_expect(fr_fileid_fd_is(p[1], &id));
+    close(p[0]);
+    close(p[1]);
 }

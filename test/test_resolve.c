@@ -1,4 +1,5 @@
-/* Tests for preload/lookup/resolve.c and preload/lookup/refresh.c: the cache as the
+/* Tests for preload/lookup/resolve.c and preload/lookup/refresh.c (with its
+ * datagrams, preload/net/oneshot.c): the cache as the
  * resolver uses it (expiry, negative answers, in-flight sharing,
  * serve-stale, refresh before expiry, clearing on configuration change,
  * fork), against a faultdns upstream in the lab. Upstream query counts

@@ -1,4 +1,5 @@
-/* fastres: file identities and whole-file reads (see fileid.h). */
+/* fastres: file and descriptor identities, whole-file reads (see
+ * fileid.h). */
 #include "base/fileid.h"
 
 #include <errno.h>
@@ -33,6 +34,22 @@ int fr_fileid_changed(const char *path, const struct fr_fileid *id)
     struct fr_fileid now;
     fr_fileid_of(&now, &st);
     return !fr_fileid_same(&now, id);
+}
+
+int fr_fileid_fd_of(int fd, struct fr_fileid_fd *id)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    return 0;
+}
+
+int fr_fileid_fd_is(int fd, const struct fr_fileid_fd *id)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino;
 }
 
 enum fr_fileid_read_result fr_fileid_read_fd(int fd, size_t hint, size_t max, char **text,

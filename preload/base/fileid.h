@@ -1,12 +1,20 @@
-/* fastres: has a file changed, and reading one whole.
+/* fastres: has a file changed, is a descriptor still the one we opened,
+ * and reading one whole.
  *
  * Contract: a file's identity is its device, inode, size and mtime (ns)
  * as stat(2) gives them; two identities are the same when both say the
  * file is missing or all four fields agree. The configuration keeper
  * (config.c: resolv.conf, nsswitch.conf) and the hosts keeper (hosts.c:
  * /etc/hosts) use it to decide when to read a file again, and
- * fr_fileid_read_fd to read it. Stateless and thread-safe; it never
- * keeps a descriptor (the caller opens and closes it) and never logs. */
+ * fr_fileid_read_fd to read it.
+ * A descriptor's identity is the device and inode fstat(2) gives for it
+ * (size and mtime left out: a socket's or pipe's change as it is used).
+ * The modules that keep a descriptor across calls (net/tcp*.c,
+ * net/oneshot.c) take it when they open one and check it before every
+ * use: the program may have closed the number and opened something else
+ * under it, which fastres must never read, write or close.
+ * Stateless and thread-safe; it never keeps a descriptor (the caller
+ * opens and closes it) and never logs. */
 #ifndef FR_FILEID_H
 #define FR_FILEID_H
 
@@ -32,6 +40,18 @@ int fr_fileid_same(const struct fr_fileid *a, const struct fr_fileid *b);
 /* 1 when path's identity now differs from id; a path stat(2) cannot
  * reach counts as missing (changed only if id said it existed). */
 int fr_fileid_changed(const char *path, const struct fr_fileid *id);
+
+/* What a descriptor is open on (see the contract). */
+struct fr_fileid_fd {
+    dev_t dev;
+    ino_t ino;
+};
+
+/* fd's identity into *id; 0, or -1 when fstat(2) fails (*id untouched). */
+int fr_fileid_fd_of(int fd, struct fr_fileid_fd *id);
+
+/* 1 when fd is open (>= 0) and still on the file *id was taken from. */
+int fr_fileid_fd_is(int fd, const struct fr_fileid_fd *id);
 
 enum fr_fileid_read_result {
     FR_FILEID_READ_OK,

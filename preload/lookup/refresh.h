@@ -1,14 +1,16 @@
 /* fastres: refreshing hot cache entries without making anyone wait.
  *
- * Contract: owns the pending refreshes (at most FR_REFRESH_MAX) and their
- * sockets. Called by lookup/ask.c (start on a FR_CACHE_REFRESH hit, reap
- * on every call) and lookup/resolve.c (counts for FASTRES_STATS). Any
- * thread; a fork.h handler (FR_FORK_RANK_REFRESH) keeps its lock usable
- * in a child, which drops the parent's refreshes. Never waits (try-lock,
- * non-blocking sockets), never starts a thread, never closes a descriptor
- * that is no longer its own. It sends its datagrams itself (a query from
- * ares_create_query, sendto/recvfrom on its own sockets), not through
- * net/: one datagram per server and no retry is all it needs.
+ * Contract: owns the pending refreshes (at most FR_REFRESH_MAX, each
+ * given up after FR_REFRESH_LIFETIME_MS), their lock and fork handler,
+ * and stores what comes back into the cache. Called by lookup/ask.c
+ * (start on a FR_CACHE_REFRESH hit, reap on every call) and
+ * lookup/resolve.c (counts for FASTRES_STATS). Any thread; a fork.h
+ * handler (FR_FORK_RANK_REFRESH) keeps its lock usable in a child, which
+ * drops the parent's refreshes. Never waits (try-lock, non-blocking
+ * sockets), never starts a thread, never closes a descriptor that is no
+ * longer its own. The datagrams are net/oneshot.c's (one question to
+ * every server, once, collected later without blocking): one datagram per
+ * server and no retry is all a refresh needs, not the engine's racing.
  *
  * When a cache hit falls in the last part of an entry's life, the caller
  * is answered from the cache at once and the question is sent to every

@@ -1,7 +1,7 @@
 /* fastres network layer: random numbers (see rand.c).
  *
  * Owns the DNS message IDs (fr_rand_id, for transport.c, exchange_lane.c
- * and lookup/refresh.c) and, through the link's --wrap=fopen, the random
+ * and oneshot.c) and, through the link's --wrap=fopen, the random
  * file c-ares 1.18 reads. No state, no lock, no descriptor: safe from any
  * thread and across fork. */
 #ifndef FR_RAND_H

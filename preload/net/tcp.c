@@ -32,7 +32,7 @@ void fr_tcp_query_finish(struct fr_tcp_query *q, int err)
     q->conn = -1;
     q->err = err;
     __atomic_store_n(&q->done, 1, __ATOMIC_RELEASE);
-    fr_tcp_wake(q->owner_wfd, q->owner_dev, q->owner_ino);
+    fr_tcp_wake(q->owner_wfd, &q->owner_id);
 }
 
 /* RFC 7828: the server's idle timeout for this connection, if it says. */
@@ -155,8 +155,7 @@ int fr_tcp_send(const struct fr_server *sv, const uint8_t *q, size_t qlen, struc
     memcpy(tq->msg, q, qlen);
     tq->msg_len = qlen;
     tq->owner_wfd = me->wfd;
-    tq->owner_dev = me->dev;
-    tq->owner_ino = me->ino;
+    tq->owner_id = me->id;
 
     pthread_mutex_lock(&fr_tcp_mu);
     fr_tcp_sweep_idle(now_us);
@@ -273,7 +272,7 @@ void fr_tcp_process(const struct pollfd *pfd, unsigned n, int reader, uint64_t n
     struct tcp_pipe *me = fr_tcp_pipe_mine();
     if (!me || n == 0)
         return;
-    if (fr_tcp_fd_is(me->rfd, me->dev, me->ino)) {
+    if (fr_fileid_fd_is(me->rfd, &me->id)) {
         char b[64];
         while (read(me->rfd, b, sizeof b) > 0)
             ;
@@ -287,7 +286,7 @@ void fr_tcp_process(const struct pollfd *pfd, unsigned n, int reader, uint64_t n
             for (unsigned i = 0; i < FR_TCP_MAX_CONNS && !c; i++)
                 if (fr_tcp_conns[i].fd == pfd[p].fd)
                     c = &fr_tcp_conns[i];
-            if (!c || !fr_tcp_fd_is(c->fd, c->dev, c->ino))
+            if (!c || !fr_fileid_fd_is(c->fd, &c->id))
                 continue;
             if (c->connecting && (pfd[p].revents & (POLLOUT | POLLERR | POLLHUP))) {
                 int err = 0;

@@ -11,11 +11,12 @@
  * timers.
  *
  * The host program owns its descriptors: before every use of a
- * connection or an eventfd, its device and inode are checked; one that
- * is no longer fastres's (the program closed it, or reused the number) is
- * forgotten, never read, written or closed. Sockets and eventfds are
- * close-on-exec, writes never raise SIGPIPE, a forked child closes its
- * copies at once and never touches its parent's connections.
+ * connection or an eventfd, its device and inode are checked
+ * (fr_fileid_fd_is, base/fileid.h); one that is no longer fastres's (the
+ * program closed it, or reused the number) is forgotten, never read,
+ * written or closed. Sockets and eventfds are close-on-exec, writes
+ * never raise SIGPIPE, a forked child closes its copies at once and
+ * never touches its parent's connections.
  *
  * What stays open between calls: the connections (closed when idle for
  * FR_TCP_IDLE_US, or what the server's edns-tcp-keepalive says, at the
@@ -35,6 +36,7 @@
 #include <sys/types.h>
 
 #include "base/config.h"
+#include "base/fileid.h"
 
 /* RFC 7766 6.2.3 suggests idle timeouts of seconds; unbound closes idle
  * client connections after 10 s. */
@@ -58,8 +60,7 @@ struct fr_tcp_query {
     size_t msg_len;
     int conn;
     int owner_wfd;        /* the asking thread's wake-up pipe ... */
-    dev_t owner_dev;      /* ... and its identity */
-    ino_t owner_ino;
+    struct fr_fileid_fd owner_id;   /* ... and its identity */
     struct fr_tcp_query *next;
 };
 

@@ -14,7 +14,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fork.h"
@@ -37,25 +36,6 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_ok;
 
 /* ------------------------------------------------------------------ */
-/* Descriptors the program may have closed or reused. */
-
-int fr_tcp_fd_is(int fd, dev_t dev, ino_t ino)
-{
-    struct stat st;
-    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
-int fr_tcp_fd_id(int fd, dev_t *dev, ino_t *ino)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return -1;
-    *dev = st.st_dev;
-    *ino = st.st_ino;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Connections. fr_tcp_mu held in everything below. */
 
 /* Fail every query waiting on c with err. */
@@ -73,7 +53,7 @@ void fr_tcp_conn_fail_pending(struct tcp_conn *c, int err)
 
 void fr_tcp_conn_close(struct tcp_conn *c, int err, uint64_t now_us)
 {
-    if (c->fd >= 0 && fr_tcp_fd_is(c->fd, c->dev, c->ino))
+    if (c->fd >= 0 && fr_fileid_fd_is(c->fd, &c->id))
         close(c->fd);
     c->fd = -1;
     c->connecting = 0;
@@ -104,7 +84,7 @@ void fr_tcp_conn_close(struct tcp_conn *c, int err, uint64_t now_us)
  * writing it; the questions on it are lost (asked again). */
 int fr_tcp_conn_still_ours(struct tcp_conn *c, uint64_t now_us)
 {
-    if (c->fd < 0 || fr_tcp_fd_is(c->fd, c->dev, c->ino))
+    if (c->fd < 0 || fr_fileid_fd_is(c->fd, &c->id))
         return 1;
     c->fd = -1;
     fr_tcp_conn_fail_pending(c, ECONNRESET);
@@ -159,7 +139,7 @@ int fr_tcp_conn_open(struct tcp_conn *c, uint64_t now_us)
         fr_tcp_conn_close(c, e == ECONNREFUSED ? ECONNREFUSED : ECONNRESET, now_us);
         return -1;
     }
-    if (fr_tcp_fd_id(fd, &c->dev, &c->ino) != 0) {
+    if (fr_fileid_fd_of(fd, &c->id) != 0) {
         close(fd);
         return -1;
     }
@@ -212,7 +192,7 @@ static void tcp_fork_child(void)
      * not have, and drop this thread's copy of its wake-up pipe. */
     for (unsigned i = 0; i < FR_TCP_MAX_CONNS; i++) {
         struct tcp_conn *c = &fr_tcp_conns[i];
-        if (c->fd >= 0 && fr_tcp_fd_is(c->fd, c->dev, c->ino))
+        if (c->fd >= 0 && fr_fileid_fd_is(c->fd, &c->id))
             close(c->fd);
         c->fd = -1;
         c->connecting = 0;
@@ -274,7 +254,7 @@ int fr_tcp_usable(const struct fr_server *sv, uint64_t now_us)
     int ok = !c || now_us >= c->backoff_until_us;
     if (ok && c && now_us < c->late_until_us)
         ok = 0;
-    if (ok && c && c->pending && fr_tcp_fd_is(c->fd, c->dev, c->ino) && tcp_conn_recovering(c))
+    if (ok && c && c->pending && fr_fileid_fd_is(c->fd, &c->id) && tcp_conn_recovering(c))
         ok = 0;
     pthread_mutex_unlock(&fr_tcp_mu);
     return ok;

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "base/fileid.h"
 #include "net/tcp.h"
 
 struct tcp_conn {
@@ -27,8 +28,7 @@ struct tcp_conn {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int fd;                      /* -1: closed */
-    dev_t dev;
-    ino_t ino;
+    struct fr_fileid_fd id;      /* what fd was opened on */
     int connecting;
     int answered;                /* a reply came on this connection */
     uint8_t *wbuf;               /* framed queries not yet written */
@@ -46,8 +46,7 @@ struct tcp_conn {
 /* A thread's wake-up pipe: others write a byte to wake it. */
 struct tcp_pipe {
     int rfd, wfd;
-    dev_t dev;
-    ino_t ino;                   /* both ends of one pipe share the inode */
+    struct fr_fileid_fd id;      /* both ends of one pipe share the inode */
     unsigned gen;                /* fork generation it was made in */
 };
 
@@ -63,10 +62,6 @@ extern struct fr_tcp_counters fr_tcp_counts;
 /* Once per process: 1 when the module can be used (wake-up pipes' key
  * made, fork handlers registered). */
 int fr_tcp_init(void);
-/* 1 when fd is still the descriptor with this device and inode. */
-int fr_tcp_fd_is(int fd, dev_t dev, ino_t ino);
-/* fd's device and inode; 0, or -1. */
-int fr_tcp_fd_id(int fd, dev_t *dev, ino_t *ino);
 /* mu held in all of these. */
 void fr_tcp_conn_fail_pending(struct tcp_conn *c, int err);
 void fr_tcp_conn_close(struct tcp_conn *c, int err, uint64_t now_us);
@@ -89,8 +84,8 @@ void fr_tcp_wake_exit(void);
 struct tcp_pipe *fr_tcp_pipe_get(void);
 /* This thread's pipe as it is (NULL if never made). */
 struct tcp_pipe *fr_tcp_pipe_mine(void);
-/* Wake the thread owning the pipe wfd (dev, ino), if still its. */
-void fr_tcp_wake(int wfd, dev_t dev, ino_t ino);
+/* Wake the thread owning the pipe wfd (identity *id), if still its. */
+void fr_tcp_wake(int wfd, const struct fr_fileid_fd *id);
 /* mu held in all of these. */
 /* Take the reader role for me: 1 when taken (nobody held it). */
 int fr_tcp_reader_take(const struct tcp_pipe *me);

@@ -21,12 +21,11 @@ static pthread_key_t pipe_key;
 /* The reader role (mu held): whether a thread holds it, and its pipe. */
 static int reader_active;
 static int reader_wfd = -1;
-static dev_t reader_dev;
-static ino_t reader_ino;
+static struct fr_fileid_fd reader_id;
 
-void fr_tcp_wake(int wfd, dev_t dev, ino_t ino)
+void fr_tcp_wake(int wfd, const struct fr_fileid_fd *id)
 {
-    if (!fr_tcp_fd_is(wfd, dev, ino))
+    if (!fr_fileid_fd_is(wfd, id))
         return;   /* not ours any more: its owner re-checks on its own */
     /* EAGAIN: the pipe is full, so the owner will wake anyway. */
     ssize_t r = write(wfd, "", 1);
@@ -35,9 +34,9 @@ void fr_tcp_wake(int wfd, dev_t dev, ino_t ino)
 
 static void tcp_pipe_close(struct tcp_pipe *p)
 {
-    if (p->gen == fr_fork_generation() && fr_tcp_fd_is(p->rfd, p->dev, p->ino)) {
+    if (p->gen == fr_fork_generation() && fr_fileid_fd_is(p->rfd, &p->id)) {
         close(p->rfd);
-        if (fr_tcp_fd_is(p->wfd, p->dev, p->ino))
+        if (fr_fileid_fd_is(p->wfd, &p->id))
             close(p->wfd);
     }
     p->rfd = p->wfd = -1;
@@ -54,8 +53,8 @@ static void tcp_pipe_destroy(void *v)
 struct tcp_pipe *fr_tcp_pipe_get(void)
 {
     struct tcp_pipe *p = pthread_getspecific(pipe_key);
-    if (p && p->gen == fr_fork_generation() && fr_tcp_fd_is(p->rfd, p->dev, p->ino) &&
-        fr_tcp_fd_is(p->wfd, p->dev, p->ino))
+    if (p && p->gen == fr_fork_generation() && fr_fileid_fd_is(p->rfd, &p->id) &&
+        fr_fileid_fd_is(p->wfd, &p->id))
         return p;
     if (!p) {
         p = calloc(1, sizeof *p);
@@ -76,7 +75,7 @@ struct tcp_pipe *fr_tcp_pipe_get(void)
     p->rfd = fds[0];
     p->wfd = fds[1];
     p->gen = fr_fork_generation();
-    if (fr_tcp_fd_id(p->rfd, &p->dev, &p->ino) != 0) {
+    if (fr_fileid_fd_of(p->rfd, &p->id) != 0) {
         close(fds[0]);
         close(fds[1]);
         p->rfd = p->wfd = -1;
@@ -101,9 +100,9 @@ void fr_tcp_wake_forked(void)
     reader_wfd = -1;
     struct tcp_pipe *p = pthread_getspecific(pipe_key);
     if (p) {
-        if (fr_tcp_fd_is(p->rfd, p->dev, p->ino))
+        if (fr_fileid_fd_is(p->rfd, &p->id))
             close(p->rfd);
-        if (fr_tcp_fd_is(p->wfd, p->dev, p->ino))
+        if (fr_fileid_fd_is(p->wfd, &p->id))
             close(p->wfd);
         p->rfd = p->wfd = -1;
     }
@@ -123,8 +122,7 @@ int fr_tcp_reader_take(const struct tcp_pipe *me)
         return 0;
     reader_active = 1;
     reader_wfd = me->wfd;
-    reader_dev = me->dev;
-    reader_ino = me->ino;
+    reader_id = me->id;
     return 1;
 }
 
@@ -137,7 +135,7 @@ void fr_tcp_reader_drop(void)
 void fr_tcp_reader_kick(const struct tcp_pipe *me)
 {
     if (reader_active && (!me || reader_wfd != me->wfd))
-        fr_tcp_wake(reader_wfd, reader_dev, reader_ino);
+        fr_tcp_wake(reader_wfd, &reader_id);
 }
 
 /* Giving up the reader role: wake one other thread still waiting for a
@@ -147,7 +145,7 @@ void fr_tcp_reader_hand_over(const struct tcp_pipe *me)
     for (unsigned i = 0; i < FR_TCP_MAX_CONNS; i++)
         for (struct fr_tcp_query *q = fr_tcp_conns[i].pending; q; q = q->next)
             if (q->owner_wfd != me->wfd) {
-                fr_tcp_wake(q->owner_wfd, q->owner_dev, q->owner_ino);
+                fr_tcp_wake(q->owner_wfd, &q->owner_id);
                 return;
             }
 }
