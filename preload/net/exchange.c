@@ -210,6 +210,105 @@ enum fr_status fr_engine_race(const struct fr_config *cfg, struct fr_question *q
     return fr_engine_ask(cfg, qs, n, NULL, NULL);
 }
 
+/* Deadlines, group grace and each question's lanes at now: starts and
+ * re-sends that are due. 1 while a question is still pending; *wake is
+ * lowered to the next moment something is due. */
+static int exchange_tick_all(struct exchange *x, uint64_t now, uint64_t *first_win, uint64_t *wake)
+{
+    int pending = 0;
+    exchange_group_grace(x, now, first_win);
+    for (unsigned i = 0; i < x->nq; i++) {
+        struct question_state *q = &x->qs[i];
+        if (!q->done && now >= q->deadline_us)
+            fr_exchange_finish(q, FR_AGAIN);
+        if (q->done)
+            continue;
+        if (q->deadline_us < *wake)
+            *wake = q->deadline_us;
+        fr_exchange_tick(q, now, wake);
+        if (!q->done)
+            pending = 1;
+    }
+    return pending;
+}
+
+/* The caller's settled callback, once questions have finished since it
+ * last looked: 1 when it ends the call (the questions still open are
+ * abandoned). */
+static int exchange_settle(struct exchange *x, struct fr_question *qs, fr_engine_settled_fn settled,
+                           void *arg)
+{
+    x->finished_since = 0;
+    if (!settled(arg))
+        return 0;
+    for (unsigned i = 0; i < x->nq; i++)
+        if (!x->qs[i].done) {
+            qs[i].abandoned = 1;
+            fr_exchange_finish(&x->qs[i], FR_AGAIN);
+        }
+    return 1;
+}
+
+/* One wait for the sockets of every open lane (c-ares's and the
+ * persistent TCP connections'), until wake at the latest, and what came
+ * in handed to them. -1 when poll itself failed (every question ends). */
+static int exchange_poll(struct exchange *x, uint64_t now, uint64_t wake)
+{
+    struct pollfd pfd[EXCHANGE_MAX_LANES * FR_TRANSPORT_SOCKS + FR_TCP_POLLFDS];
+    struct {
+        struct fr_transport *t;
+        unsigned first, n;
+    } own[EXCHANGE_MAX_LANES];
+    unsigned np = 0, nown = 0;
+    uint64_t now_ms = now / US_PER_MS, wake_ms = UINT64_MAX;
+    for (unsigned i = 0; i < x->nq; i++) {
+        struct question_state *q = &x->qs[i];
+        if (q->done)
+            continue;
+        for (unsigned k = 0; k < q->nlanes; k++) {
+            struct fr_transport *t = &q->lanes[k].t;
+            if (!t->ch)
+                continue;
+            own[nown].t = t;
+            own[nown].first = np;
+            own[nown].n = fr_transport_pollfds(t, pfd + np, now_ms, &wake_ms);
+            np += own[nown].n;
+            nown++;
+        }
+    }
+    if (wake_ms != UINT64_MAX && wake_ms * US_PER_MS < wake)
+        wake = wake_ms * US_PER_MS;
+    unsigned tcp_first = np, ntcp = 0;
+    int reader = 0, tcp = 0;
+    for (unsigned i = 0; i < x->nq && !tcp; i++)
+        tcp = !x->qs[i].done && fr_exchange_uses_tcp(&x->qs[i]);
+    if (tcp) {
+        ntcp = fr_tcp_pollfds(pfd + np, &reader);
+        np += ntcp;
+        /* Without a wake-up pipe, look again every millisecond. */
+        if (!ntcp && wake > now + US_PER_MS)
+            wake = now + US_PER_MS;
+    }
+    uint64_t wait = wake > now ? wake - now : 0;
+    struct timespec ts = { (time_t)(wait / 1000000u), (long)(wait % 1000000u) * 1000L };
+    int rc = ppoll(pfd, np, &ts, NULL);
+    if (rc < 0 && errno != EINTR) {
+        fr_log(FR_LOG_ERROR, "exchange", "poll: %s", strerror(errno));
+        for (unsigned i = 0; i < x->nq; i++)
+            fr_exchange_finish(&x->qs[i], FR_AGAIN);
+        return -1;
+    }
+    for (unsigned o = 0; o < nown; o++)
+        fr_transport_process(own[o].t, pfd + own[o].first, rc > 0 ? own[o].n : 0);
+    if (tcp) {
+        uint64_t t = fr_clock_mono_us();
+        fr_tcp_process(pfd + tcp_first, ntcp, reader, t);
+        for (unsigned i = 0; i < x->nq; i++)
+            fr_exchange_tcp_outcomes(&x->qs[i], t);
+    }
+    return 0;
+}
+
 enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs, unsigned n,
                              fr_engine_settled_fn settled, void *arg)
 {
@@ -234,90 +333,16 @@ enum fr_status fr_engine_ask(const struct fr_config *cfg, struct fr_question *qs
             goto done;
     }
 
+    /* Until every question has ended: what is due, the caller's verdict,
+     * then one wait for replies. */
     uint64_t first_win[FR_ENGINE_MAX_QUESTIONS] = { 0 };
     for (;;) {
-        uint64_t now = fr_clock_mono_us();
-        int pending = 0;
-        exchange_group_grace(&x, now, first_win);
-        uint64_t wake = UINT64_MAX;
-        for (unsigned i = 0; i < n; i++) {
-            struct question_state *q = &x.qs[i];
-            if (!q->done && now >= q->deadline_us)
-                fr_exchange_finish(q, FR_AGAIN);
-            if (q->done)
-                continue;
-            if (q->deadline_us < wake)
-                wake = q->deadline_us;
-            fr_exchange_tick(q, now, &wake);
-            if (!q->done)
-                pending = 1;
-        }
-        if (pending && settled && x.finished_since) {
-            x.finished_since = 0;
-            if (settled(arg)) {
-                for (unsigned i = 0; i < n; i++)
-                    if (!x.qs[i].done) {
-                        qs[i].abandoned = 1;
-                        fr_exchange_finish(&x.qs[i], FR_AGAIN);
-                    }
-                break;
-            }
-        }
-        if (!pending)
+        uint64_t now = fr_clock_mono_us(), wake = UINT64_MAX;
+        int pending = exchange_tick_all(&x, now, first_win, &wake);
+        if (pending && settled && x.finished_since && exchange_settle(&x, qs, settled, arg))
             break;
-
-        struct pollfd pfd[EXCHANGE_MAX_LANES * FR_TRANSPORT_SOCKS + FR_TCP_POLLFDS];
-        struct {
-            struct fr_transport *t;
-            unsigned first, n;
-        } own[EXCHANGE_MAX_LANES];
-        unsigned np = 0, nown = 0;
-        uint64_t now_ms = now / US_PER_MS, wake_ms = UINT64_MAX;
-        for (unsigned i = 0; i < n; i++) {
-            struct question_state *q = &x.qs[i];
-            if (q->done)
-                continue;
-            for (unsigned k = 0; k < q->nlanes; k++) {
-                struct fr_transport *t = &q->lanes[k].t;
-                if (!t->ch)
-                    continue;
-                own[nown].t = t;
-                own[nown].first = np;
-                own[nown].n = fr_transport_pollfds(t, pfd + np, now_ms, &wake_ms);
-                np += own[nown].n;
-                nown++;
-            }
-        }
-        if (wake_ms != UINT64_MAX && wake_ms * US_PER_MS < wake)
-            wake = wake_ms * US_PER_MS;
-        unsigned tcp_first = np, ntcp = 0;
-        int reader = 0, tcp = 0;
-        for (unsigned i = 0; i < n && !tcp; i++)
-            tcp = !x.qs[i].done && fr_exchange_uses_tcp(&x.qs[i]);
-        if (tcp) {
-            ntcp = fr_tcp_pollfds(pfd + np, &reader);
-            np += ntcp;
-            /* Without a wake-up pipe, look again every millisecond. */
-            if (!ntcp && wake > now + US_PER_MS)
-                wake = now + US_PER_MS;
-        }
-        uint64_t wait = wake > now ? wake - now : 0;
-        struct timespec ts = { (time_t)(wait / 1000000u), (long)(wait % 1000000u) * 1000L };
-        int rc = ppoll(pfd, np, &ts, NULL);
-        if (rc < 0 && errno != EINTR) {
-            fr_log(FR_LOG_ERROR, "exchange", "poll: %s", strerror(errno));
-            for (unsigned i = 0; i < n; i++)
-                fr_exchange_finish(&x.qs[i], FR_AGAIN);
+        if (!pending || exchange_poll(&x, now, wake) != 0)
             break;
-        }
-        for (unsigned o = 0; o < nown; o++)
-            fr_transport_process(own[o].t, pfd + own[o].first, rc > 0 ? own[o].n : 0);
-        if (tcp) {
-            uint64_t t = fr_clock_mono_us();
-            fr_tcp_process(pfd + tcp_first, ntcp, reader, t);
-            for (unsigned i = 0; i < n; i++)
-                fr_exchange_tcp_outcomes(&x.qs[i], t);
-        }
     }
 
 done:
