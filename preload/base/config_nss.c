@@ -12,6 +12,62 @@
  * dns" and "dns" as before; with other sources (NSS modules it calls,
  * nssmod.h), files and dns at most once each and with default actions, no
  * MERGE. 0 when the line is taken, else c->punt is set. */
+/* The word at *sp (up to white space, '=' or ']'), matched without case
+ * against words[0..n): its index, or -1; *sp moves past it. */
+static int config_word(char **sp, const char *const *words, int n)
+{
+    char *s = *sp;
+    const char *w = s;
+    while (*s && !isspace((unsigned char)*s) && *s != '=' && *s != ']')
+        s++;
+    size_t len = (size_t)(s - w);
+    *sp = s;
+    for (int i = 0; i < n; i++)
+        if (strlen(words[i]) == len && !strncasecmp(w, words[i], len))
+            return i;
+    return -1;
+}
+
+/* A source's "[!STATUS=ACTION ...]" from just after its '[' to just after
+ * its ']', into e->ret. -1 for what glibc would not parse, and for MERGE
+ * (not for hosts) or a bracket left open (glibc reads past the end). */
+static int config_parse_actions(char **sp, struct fr_nss_source *e)
+{
+    /* In FR_NSS_ST_* order. */
+    static const char *const statuses[FR_NSS_NST] = { "TRYAGAIN", "UNAVAIL", "NOTFOUND", "SUCCESS" };
+    static const char *const actions[] = { "CONTINUE", "RETURN" };   /* index = e->ret value */
+    char *s = *sp + 1;
+    do {
+        s += strspn(s, " \t\r\n\v\f");
+        int not = *s == '!';
+        if (not)
+            s++;
+        int idx = config_word(&s, statuses, FR_NSS_NST);
+        if (idx < 0)
+            return -1;
+        s += strspn(s, " \t\r\n\v\f");
+        if (*s != '=')
+            return -1;
+        s++;
+        s += strspn(s, " \t\r\n\v\f");
+        int ret = config_word(&s, actions, 2);
+        if (ret < 0)
+            return -1;
+        if (not) {
+            for (int k = 0; k < FR_NSS_NST; k++)
+                if (k != idx)
+                    e->ret[k] = (unsigned char)ret;
+        } else {
+            e->ret[idx] = (unsigned char)ret;
+        }
+        s += strspn(s, " \t\r\n\v\f");
+        if (!*s)
+            return -1;
+    } while (*s != ']');
+    *sp = s + 1;
+    return 0;
+}
+
 static int config_parse_hosts_line(struct fr_config *c, char *s)
 {
     unsigned n = 0, nfiles = 0, ndns = 0, nmod = 0;
@@ -42,55 +98,8 @@ static int config_parse_hosts_line(struct fr_config *c, char *s)
         s += strspn(s, " \t\r\n\v\f");
         if (*s != '[')
             continue;
-        s++;
-        do {
-            s += strspn(s, " \t\r\n\v\f");
-            int not = *s == '!';
-            if (not)
-                s++;
-            const char *st = s;
-            while (*s && !isspace((unsigned char)*s) && *s != '=' && *s != ']')
-                s++;
-            int idx;
-            size_t sl = (size_t)(s - st);
-            if (sl == 7 && !strncasecmp(st, "SUCCESS", 7))
-                idx = FR_NSS_ST_SUCCESS;
-            else if (sl == 7 && !strncasecmp(st, "UNAVAIL", 7))
-                idx = FR_NSS_ST_UNAVAIL;
-            else if (sl == 8 && !strncasecmp(st, "NOTFOUND", 8))
-                idx = FR_NSS_ST_NOTFOUND;
-            else if (sl == 8 && !strncasecmp(st, "TRYAGAIN", 8))
-                idx = FR_NSS_ST_TRYAGAIN;
-            else
-                goto punt;   /* glibc: parse error */
-            s += strspn(s, " \t\r\n\v\f");
-            if (*s != '=')
-                goto punt;
-            s++;
-            s += strspn(s, " \t\r\n\v\f");
-            const char *ac = s;
-            while (*s && !isspace((unsigned char)*s) && *s != '=' && *s != ']')
-                s++;
-            size_t al = (size_t)(s - ac);
-            int ret;
-            if (al == 6 && !strncasecmp(ac, "RETURN", 6))
-                ret = 1;
-            else if (al == 8 && !strncasecmp(ac, "CONTINUE", 8))
-                ret = 0;
-            else
-                goto punt;   /* MERGE (not for hosts) or a parse error */
-            if (not) {
-                for (int k = 0; k < FR_NSS_NST; k++)
-                    if (k != idx)
-                        e->ret[k] = (unsigned char)ret;
-            } else {
-                e->ret[idx] = (unsigned char)ret;
-            }
-            s += strspn(s, " \t\r\n\v\f");
-            if (!*s)
-                goto punt;   /* glibc reads past the end: not a line to follow */
-        } while (*s != ']');
-        s++;
+        if (config_parse_actions(&s, e) != 0)
+            goto punt;
         /* files and dns: fastres reproduces their default actions only. */
         if (e->kind != FR_NSS_MODULE &&
             (e->ret[FR_NSS_ST_SUCCESS] != 1 || e->ret[FR_NSS_ST_NOTFOUND] || e->ret[FR_NSS_ST_UNAVAIL] ||
