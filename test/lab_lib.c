@@ -729,34 +729,64 @@ const char *lab_env_get(const char *name)
     return NULL;
 }
 
-static size_t lab_put16(uint8_t *p, uint16_t v)
+size_t lab_put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
     return 2;
 }
 
+size_t lab_put32(uint8_t *p, uint32_t v)
+{
+    lab_put16(p, (uint16_t)(v >> 16));
+    lab_put16(p + 2, (uint16_t)v);
+    return 4;
+}
+
+size_t lab_put_name(uint8_t *p, const char *name)
+{
+    size_t o = 0;
+    while (*name) {
+        const char *dot = strchr(name, '.');
+        size_t l = dot ? (size_t)(dot - name) : strlen(name);
+        p[o++] = (uint8_t)l;
+        memcpy(p + o, name, l);
+        o += l;
+        name += l;
+        if (*name == '.')
+            name++;
+    }
+    p[o++] = 0;
+    return o;
+}
+
 size_t lab_msg_cname_into_ttl(uint8_t *p, int to_ttl)
 {
-    static const uint8_t head[] = {
-        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
-        3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
-        /* CNAME, TTL 600, RDLENGTH 2 (the pointer, written below) */
-        0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0x02, 0x58, 0, 2,
-    };
-    size_t o = sizeof head;
-    memcpy(p, head, o);
+    size_t o = 0;
+    o += lab_put16(p + o, 0x1234);
+    o += lab_put16(p + o, 0x8180);
+    o += lab_put16(p + o, 1);
+    o += lab_put16(p + o, 2);
+    o += lab_put16(p + o, 0);
+    o += lab_put16(p + o, 0);
+    o += lab_put_name(p + o, "www.example");
+    o += lab_put16(p + o, 1);          /* A */
+    o += lab_put16(p + o, 1);          /* IN */
+    o += lab_put16(p + o, 0xc00c);
+    o += lab_put16(p + o, 5);          /* CNAME */
+    o += lab_put16(p + o, 1);
+    o += lab_put32(p + o, 600);
+    o += lab_put16(p + o, 2);
     size_t target = o;
     o += 2;
     size_t owner = o;
-    static const uint8_t tail[] = {
-        3, 'a', 'b', 'c', 0, 0, 1, 0, 1,
-        0x03, 0x61, 0x62, 0x63,     /* TTL: the bytes of "\003abc" */
-        0, 4, 10, 0, 0, 1,
-    };
-    memcpy(p + o, tail, sizeof tail);
-    size_t ttl = o + 9;
-    o += sizeof tail;
+    o += lab_put_name(p + o, "abc");
+    o += lab_put16(p + o, 1);
+    o += lab_put16(p + o, 1);
+    size_t ttl = o;
+    o += lab_put32(p + o, 0x03616263u);   /* the bytes of "\003abc" */
+    o += lab_put16(p + o, 4);
+    o += lab_put32(p + o, 0x0a000001);
     lab_put16(p + target, (uint16_t)(0xc000 | (to_ttl ? ttl : owner)));
     return o;
 }

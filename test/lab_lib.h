@@ -152,6 +152,13 @@ int lab_dns_query(const char *server, int tcp, const char *name, int type, uint1
 
 /* Parse a reply into r (up to LAB_RR_MAX records). 0 when well formed,
  * -1 when malformed (r is then partly filled). */
+/* DNS wire-form builders for tests' own replies: a 16- or 32-bit field in
+ * network order, and a dotted name as labels (no compression). Each
+ * returns the bytes written. */
+size_t lab_put16(uint8_t *p, uint16_t v);
+size_t lab_put32(uint8_t *p, uint32_t v);
+size_t lab_put_name(uint8_t *p, const char *name);
+
 /* A reply for www.example A: a CNAME to "abc" and abc's A record (TTL
  * 0x03616263). With to_ttl, the CNAME target is a compression pointer into
  * that TTL field (it reads "abc" as stored and something else once a cache

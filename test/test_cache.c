@@ -49,66 +49,35 @@ struct msg_spec {
     size_t pad_txt;        /* add a TXT answer of this many octets (for size tests) */
 };
 
-static size_t put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return 2;
-}
-
-static size_t put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-    return 4;
-}
-
-static size_t put_name(uint8_t *p, const char *name)
-{
-    size_t o = 0;
-    while (*name) {
-        const char *dot = strchr(name, '.');
-        size_t l = dot ? (size_t)(dot - name) : strlen(name);
-        p[o++] = (uint8_t)l;
-        memcpy(p + o, name, l);
-        o += l;
-        name += l;
-        if (*name == '.')
-            name++;
-    }
-    p[o++] = 0;
-    return o;
-}
-
 static size_t put_rr(uint8_t *p, const struct rr_spec *r)
 {
     size_t o = 0, rdl;
     if (r->owner)
-        o += put_name(p, r->owner);
+        o += lab_put_name(p, r->owner);
     else
-        o += put16(p, 0xc00c);  /* the question name, right after the header */
-    o += put16(p + o, r->type);
-    o += put16(p + o, FR_C_IN);
-    o += put32(p + o, r->ttl);
+        o += lab_put16(p, 0xc00c);  /* the question name, right after the header */
+    o += lab_put16(p + o, r->type);
+    o += lab_put16(p + o, FR_C_IN);
+    o += lab_put32(p + o, r->ttl);
     rdl = o;
     o += 2;
     if (r->type == FR_T_A) {
-        o += put32(p + o, r->a);
+        o += lab_put32(p + o, r->a);
     } else if (r->type == FR_T_AAAA) {
         memset(p + o, 0x20, 16);
         o += 16;
     } else if (r->type == FR_T_SOA) {
-        o += put_name(p + o, "ns.example");
-        o += put_name(p + o, "admin.example");
-        o += put32(p + o, 2024);        /* serial */
-        o += put32(p + o, 3600);        /* refresh */
-        o += put32(p + o, 600);         /* retry */
-        o += put32(p + o, 86400);       /* expire */
-        o += put32(p + o, r->soa_minimum);
+        o += lab_put_name(p + o, "ns.example");
+        o += lab_put_name(p + o, "admin.example");
+        o += lab_put32(p + o, 2024);        /* serial */
+        o += lab_put32(p + o, 3600);        /* refresh */
+        o += lab_put32(p + o, 600);         /* retry */
+        o += lab_put32(p + o, 86400);       /* expire */
+        o += lab_put32(p + o, r->soa_minimum);
     } else if (r->type == FR_T_CNAME) {
-        o += put_name(p + o, "target.example");
+        o += lab_put_name(p + o, "target.example");
     }
-    put16(p + rdl, (uint16_t)(o - rdl - 2));
+    lab_put16(p + rdl, (uint16_t)(o - rdl - 2));
     return o;
 }
 
@@ -116,23 +85,23 @@ static size_t build(uint8_t *p, const struct msg_spec *m)
 {
     size_t o = 0;
     uint16_t flags = 0x8180 | (m->tc ? 0x0200 : 0) | (m->rcode & 0xf);
-    o += put16(p, 0x1234);
-    o += put16(p + o, flags);
-    o += put16(p + o, 1);
-    o += put16(p + o, (uint16_t)(m->nan + (m->pad_txt ? 1 : 0)));
-    o += put16(p + o, (uint16_t)m->nns);
-    o += put16(p + o, m->opt ? 1 : 0);
-    o += put_name(p + o, m->qname);
-    o += put16(p + o, m->qtype ? m->qtype : FR_T_A);
-    o += put16(p + o, m->qclass ? m->qclass : FR_C_IN);
+    o += lab_put16(p, 0x1234);
+    o += lab_put16(p + o, flags);
+    o += lab_put16(p + o, 1);
+    o += lab_put16(p + o, (uint16_t)(m->nan + (m->pad_txt ? 1 : 0)));
+    o += lab_put16(p + o, (uint16_t)m->nns);
+    o += lab_put16(p + o, m->opt ? 1 : 0);
+    o += lab_put_name(p + o, m->qname);
+    o += lab_put16(p + o, m->qtype ? m->qtype : FR_T_A);
+    o += lab_put16(p + o, m->qclass ? m->qclass : FR_C_IN);
     for (unsigned i = 0; i < m->nan; i++)
         o += put_rr(p + o, &m->an[i]);
     if (m->pad_txt) {
-        o += put16(p + o, 0xc00c);
-        o += put16(p + o, FR_T_TXT);
-        o += put16(p + o, FR_C_IN);
-        o += put32(p + o, 300);
-        o += put16(p + o, (uint16_t)m->pad_txt);
+        o += lab_put16(p + o, 0xc00c);
+        o += lab_put16(p + o, FR_T_TXT);
+        o += lab_put16(p + o, FR_C_IN);
+        o += lab_put32(p + o, 300);
+        o += lab_put16(p + o, (uint16_t)m->pad_txt);
         for (size_t left = m->pad_txt; left > 0;) {
             size_t chunk = left - 1 > 255 ? 255 : left - 1;
             p[o++] = (uint8_t)chunk;
@@ -145,10 +114,10 @@ static size_t build(uint8_t *p, const struct msg_spec *m)
         o += put_rr(p + o, &m->ns[i]);
     if (m->opt) {
         p[o++] = 0;                    /* root owner */
-        o += put16(p + o, FR_T_OPT);
-        o += put16(p + o, 1232);       /* UDP payload size */
-        o += put32(p + o, m->opt_ttl);
-        o += put16(p + o, 0);
+        o += lab_put16(p + o, FR_T_OPT);
+        o += lab_put16(p + o, 1232);       /* UDP payload size */
+        o += lab_put32(p + o, m->opt_ttl);
+        o += lab_put16(p + o, 0);
     }
     return o;
 }

@@ -76,37 +76,6 @@ TestSuite(shcache, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- replies ---- */
 
-static size_t put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-    return 2;
-}
-
-static size_t put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-    return 4;
-}
-
-static size_t put_name(uint8_t *p, const char *name)
-{
-    size_t o = 0;
-    while (*name) {
-        const char *dot = strchr(name, '.');
-        size_t l = dot ? (size_t)(dot - name) : strlen(name);
-        p[o++] = (uint8_t)l;
-        memcpy(p + o, name, l);
-        o += l;
-        name += l;
-        if (*name == '.')
-            name++;
-    }
-    p[o++] = 0;
-    return o;
-}
-
 /* The address a name must have: "nK.shc.test" -> 10.77.K/256.K%256, with
  * record r of the reply at 10.(78+r).K/256.K%256. */
 static uint32_t addr_of(unsigned k, unsigned r)
@@ -125,22 +94,22 @@ static size_t reply(uint8_t *p, unsigned k, unsigned nrec, uint32_t ttl)
     char name[64];
     name_of(k, name, sizeof name);
     size_t o = 0;
-    o += put16(p, 0x4242);
-    o += put16(p + o, 0x8180);
-    o += put16(p + o, 1);
-    o += put16(p + o, (uint16_t)nrec);
-    o += put16(p + o, 0);
-    o += put16(p + o, 0);
-    o += put_name(p + o, name);
-    o += put16(p + o, FR_T_A);
-    o += put16(p + o, FR_C_IN);
+    o += lab_put16(p, 0x4242);
+    o += lab_put16(p + o, 0x8180);
+    o += lab_put16(p + o, 1);
+    o += lab_put16(p + o, (uint16_t)nrec);
+    o += lab_put16(p + o, 0);
+    o += lab_put16(p + o, 0);
+    o += lab_put_name(p + o, name);
+    o += lab_put16(p + o, FR_T_A);
+    o += lab_put16(p + o, FR_C_IN);
     for (unsigned r = 0; r < nrec; r++) {
-        o += put16(p + o, 0xc00c);
-        o += put16(p + o, FR_T_A);
-        o += put16(p + o, FR_C_IN);
-        o += put32(p + o, ttl);
-        o += put16(p + o, 4);
-        o += put32(p + o, addr_of(k, r));
+        o += lab_put16(p + o, 0xc00c);
+        o += lab_put16(p + o, FR_T_A);
+        o += lab_put16(p + o, FR_C_IN);
+        o += lab_put32(p + o, ttl);
+        o += lab_put16(p + o, 4);
+        o += lab_put32(p + o, addr_of(k, r));
     }
     return o;
 }
