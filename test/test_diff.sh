@@ -31,21 +31,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-if [ "${LAB_INSIDE:-}" != 1 ]; then
-    exec "$here/lab.sh" "$here/test_diff.sh" "$@"
-fi
-
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
-TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
-case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
-PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
-# Run a command with the library preloaded, plus the ASan options run-all.sh
-# gives for sanitizer builds (an ASan library in an uninstrumented program).
-with_preload() {
-    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
-}
+. "$here/lab_env.sh"
 DIFF=$here/diff
 GAIDIFF=$TOOLS/gaidiff
 FAULTDNS=$TOOLS/faultdns

@@ -34,16 +34,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-if [ "${LAB_INSIDE:-}" != 1 ]; then
-    exec "$here/lab.sh" "$here/test_hazards.sh" "$@"
-fi
-
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
-TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
-case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
-PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
+. "$here/lab_env.sh"
 HAZARD=$TOOLS/hazard
 
 HEALTHY=127.0.0.3
@@ -69,10 +60,6 @@ GOOD="--record h.test=A:10.1.0.1 --record h.test=A:10.1.0.2 --record h.test=AAAA
 WANT_GAI="fd00::1:1,10.1.0.1,10.1.0.2"
 WANT_V4="10.1.0.1,10.1.0.2"
 
-with_preload() {
-    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok    $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL  $*"; }

@@ -22,16 +22,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-if [ "${LAB_INSIDE:-}" != 1 ]; then
-    exec "$here/lab.sh" "$here/test_hostile.sh" "$@"
-fi
-
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
-TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
-case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
-PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
+. "$here/lab_env.sh"
 
 # The modes, in address order from 127.0.0.4 (17 modes: up to .20).
 MODES="answer ptrloop ptrpast longlabel longname countbig rdlen ttltop otheraddr otherport
@@ -95,10 +86,6 @@ tcgarbage rc=EAI_AGAIN
 tcshort rc=EAI_AGAIN
 "
 
-with_preload() {
-    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL  $*"; }

@@ -21,21 +21,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-if [ "${LAB_INSIDE:-}" != 1 ]; then
-    exec "$here/lab.sh" "$here/test_programs.sh" "$@"
-fi
-
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
-TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
-case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
-PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
-# Run a command with the library preloaded, plus the ASan options run-all.sh
-# gives for sanitizer builds (an ASan library in an uninstrumented program).
-with_preload() {
-    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
-}
+. "$here/lab_env.sh"
 DIFF=$here/diff
 # Extra time a program may take, beyond its own no-lookup start-up, for all
 # its lookups with a silent first nameserver. glibc needs >= 5 s per name
@@ -61,7 +47,6 @@ passed=0 failed=0 skipped=0
 ok() { passed=$((passed + 1)); echo "ok    $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL  $*"; }
 die() { echo "test_programs: FAIL: $*" >&2; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The library must exist and really be loaded (ld.so only warns).
 found=0

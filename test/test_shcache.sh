@@ -20,16 +20,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-if [ "${LAB_INSIDE:-}" != 1 ]; then
-    exec "$here/lab.sh" "$here/test_shcache.sh" "$@"
-fi
-
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
-TOOLS=${FASTRES_TEST_TOOLS:-$BUILD/tools}
-case $TOOLS in /*) ;; *) TOOLS=$root/$TOOLS ;; esac
-PRELOAD=${FASTRES_TEST_PRELOAD:-$BUILD/libfastres.so}
+. "$here/lab_env.sh"
 STAT=$BUILD/fastres-stat
 # The issue's target: 100 short-lived processes, at most 6 upstream queries.
 PROCS=100
@@ -50,9 +41,6 @@ expect() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 [ -x "$TOOLS/faultdns" ] && [ -x "$TOOLS/frprobe" ] || die "faultdns/frprobe missing in $TOOLS (make)"
 [ -x "$STAT" ] || die "$STAT missing (make)"
-with_preload() {
-    env ${FASTRES_TEST_ASAN_OPTIONS:+ASAN_OPTIONS=$FASTRES_TEST_ASAN_OPTIONS} LD_PRELOAD="$PRELOAD" "$@"
-}
 with_preload grep -q libfastres /proc/self/maps 2>/dev/null || die "LD_PRELOAD='$PRELOAD' does not load libfastres"
 
 W=$LAB_DIR/shcache
