@@ -25,3 +25,21 @@ with_preload() {
 
 # Wall-clock milliseconds, for the timing bounds the tests assert.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# The library must exist and really be loaded (ld.so only warns about a
+# missing one). LD_PRELOAD separates entries with spaces or colons
+# (run-all.sh uses "libasan.so:libfastres.so" for sanitizer builds).
+# Returns 1 with the reason on stdout when it is not:
+#   why=$(lab_check_preload) || die "$why"
+lab_check_preload() {
+    lab_found=0
+    for lab_w in $(echo "$PRELOAD" | tr ':' ' '); do
+        case $lab_w in
+        */*) [ -f "$lab_w" ] || { echo "LD_PRELOAD entry $lab_w does not exist (run make)"; return 1; } ;;
+        esac
+        case $lab_w in *libfastres*.so*) lab_found=1 ;; esac
+    done
+    [ "$lab_found" = 1 ] || { echo "FASTRES_TEST_PRELOAD='$PRELOAD' names no libfastres.so"; return 1; }
+    with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
+        { echo "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"; return 1; }
+}

@@ -50,20 +50,7 @@ fail() { echo "test_diff: FAIL: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$FAULTDNS" ] || fail "$FAULTDNS missing (make $BUILD/tools/faultdns)"
 command -v dnsmasq >/dev/null 2>&1 || fail "dnsmasq not installed (dnsmasq-base; scripts/deps.sh)"
 
-# The library must exist and really be loaded: ld.so only warns when an
-# LD_PRELOAD entry cannot be loaded and runs the program without it.
-found=0
-# LD_PRELOAD separates entries with spaces or colons (run-all.sh uses
-# "libasan.so:libfastres.so" for sanitizer builds).
-for w in $(echo "$PRELOAD" | tr ':' ' '); do
-    case $w in
-    */*) [ -f "$w" ] || fail "LD_PRELOAD entry $w does not exist (run make)" ;;
-    esac
-    case $w in *libfastres*.so*) found=1 ;; esac
-done
-[ "$found" = 1 ] || fail "FASTRES_TEST_PRELOAD='$PRELOAD' names no libfastres.so"
-with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
-    fail "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"
+why=$(lab_check_preload) || fail "$why"
 
 work=${LAB_DIR:?not inside test/lab.sh}/diff
 mkdir -p "$work"

@@ -33,14 +33,7 @@ fail() { echo "test_diff_surface: FAIL: $*" >&2; echo "0 passed, 1 failed"; exit
 
 [ -x "$GAIDIFF" ] || fail "$GAIDIFF missing (make $BUILD/tools/gaidiff)"
 command -v dnsmasq >/dev/null 2>&1 || fail "dnsmasq not installed (dnsmasq-base; scripts/deps.sh)"
-found=0
-for w in $(echo "$PRELOAD" | tr ':' ' '); do
-    case $w in */*) [ -f "$w" ] || fail "LD_PRELOAD entry $w does not exist (run make)" ;; esac
-    case $w in *libfastres*.so*) found=1 ;; esac
-done
-[ "$found" = 1 ] || fail "FASTRES_TEST_PRELOAD='$PRELOAD' names no libfastres.so"
-with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
-    fail "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"
+why=$(lab_check_preload) || fail "$why"
 
 work=${LAB_DIR:?not inside test/lab.sh}/diff-surface
 mkdir -p "$work"

@@ -65,14 +65,7 @@ ok() { passed=$((passed + 1)); echo "ok    $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL  $*"; }
 die() { echo "test_hazards: FAIL: $*" >&2; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
-found=0
-for w in $(echo "$PRELOAD" | tr ':' ' '); do
-    case $w in */*) [ -f "$w" ] || die "LD_PRELOAD entry $w does not exist (run make)" ;; esac
-    case $w in *libfastres*.so*) found=1 ;; esac
-done
-[ "$found" = 1 ] || die "FASTRES_TEST_PRELOAD='$PRELOAD' names no libfastres.so"
-with_preload grep -q libfastres /proc/self/maps 2>/dev/null ||
-    die "LD_PRELOAD='$PRELOAD' does not load libfastres into a program"
+why=$(lab_check_preload) || die "$why"
 for t in faultdns hazard; do
     [ -x "$TOOLS/$t" ] || die "$TOOLS/$t missing (make $TOOLS/$t)"
 done

@@ -41,7 +41,7 @@ expect() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 [ -x "$TOOLS/faultdns" ] && [ -x "$TOOLS/frprobe" ] || die "faultdns/frprobe missing in $TOOLS (make)"
 [ -x "$STAT" ] || die "$STAT missing (make)"
-with_preload grep -q libfastres /proc/self/maps 2>/dev/null || die "LD_PRELOAD='$PRELOAD' does not load libfastres"
+why=$(lab_check_preload) || die "$why"
 
 W=$LAB_DIR/shcache
 mkdir -p "$W"
