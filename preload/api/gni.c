@@ -35,7 +35,10 @@ int fr_gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host, so
     return 0;
 }
 
-enum fr_status fr_gni_nofqdn(const char *name, const char *domain, char *out, size_t outsz)
+/* NI_NOFQDN's cut: name into out, ended before the "." that precedes the
+ * first occurrence of domain in it (domain NULL: name whole). FR_RANGE
+ * when name does not fit in outsz. */
+static enum fr_status gni_nofqdn(const char *name, const char *domain, char *out, size_t outsz)
 {
     if (strlen(name) >= outsz)
         return FR_RANGE;
@@ -79,8 +82,15 @@ static int gni_domain_try(enum fr_status st, struct fr_hostdata *d, enum fr_stat
     return st == FR_PUNT || st == FR_NOMEM ? -1 : found;
 }
 
-enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **domain,
-                                   enum fr_status *left)
+/* glibc's nrl_domainname for getnameinfo's NI_NOFQDN, worked out once
+ * per process as glibc does: the domain part of the first official name
+ * with a dot among "localhost", the host name (gethostname) and
+ * 127.0.0.1, each looked up as glibc does (NULL: none). FR_OK with
+ * *domain; FR_PUNT when it cannot be worked out exactly (a lookup went to
+ * libc, another thread is working it out). *left: the thread's h_errno
+ * those lookups leave (FR_PUNT: none asked DNS). */
+static enum fr_status gni_local_domain(const struct fr_config *cfg, const char **domain,
+                                        enum fr_status *left)
 {
     *left = FR_PUNT;
     int st0 = atomic_load(&domain_state);
@@ -146,8 +156,8 @@ enum fr_status fr_gni_host_name(const struct fr_config *cfg, const char *name, i
         /* glibc: after the lookup, its local domain (once per process),
          * cut after the first "." + domain found in the name. */
         const char *domain = NULL;
-        if (!cfg || fr_gni_local_domain(cfg, &domain, left) != FR_OK ||
-            fr_gni_nofqdn(name, domain, trimmed, sizeof trimmed) != FR_OK)
+        if (!cfg || gni_local_domain(cfg, &domain, left) != FR_OK ||
+            gni_nofqdn(name, domain, trimmed, sizeof trimmed) != FR_OK)
             return FR_PUNT;
         name = trimmed;
     }

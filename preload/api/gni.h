@@ -24,21 +24,6 @@
 int fr_gni_ours(const struct sockaddr *sa, socklen_t salen, const char *host, socklen_t hostlen,
                 int flags, const void **addr, int *len);
 
-/* NI_NOFQDN's cut: name into out, ended before the "." that precedes the
- * first occurrence of domain in it (domain NULL: name whole). FR_RANGE
- * when name does not fit in outsz. */
-enum fr_status fr_gni_nofqdn(const char *name, const char *domain, char *out, size_t outsz);
-
-/* glibc's nrl_domainname for getnameinfo's NI_NOFQDN, worked out once
- * per process as glibc does: the domain part of the first official name
- * with a dot among "localhost", the host name (gethostname) and
- * 127.0.0.1, each looked up as glibc does (NULL: none). FR_OK with
- * *domain; FR_PUNT when it cannot be worked out exactly (a lookup went to
- * libc, another thread is working it out). *left: the thread's h_errno
- * those lookups leave (FR_PUNT: none asked DNS). */
-enum fr_status fr_gni_local_domain(const struct fr_config *cfg, const char **domain,
-                                   enum fr_status *left);
-
 /* The host part of a call fr_gni_ours accepted, once gethostbyaddr_r
  * found name: with NI_NOFQDN cut after the local domain (cfg: a snapshot,
  * needed only then), copied into host. FR_OK written; FR_RANGE when it
