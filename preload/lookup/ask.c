@@ -2,17 +2,13 @@
  * ask.h). */
 #include "lookup/ask.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lookup/cache.h"
 #include "base/clock.h"
-#include "base/fork.h"
 #include "base/log.h"
 #include "lookup/inflight.h"
 #include "lookup/refresh.h"
