@@ -1,4 +1,4 @@
-/* fastres: tests for preload/net/engine.c (the race), inside the lab.
+/* fastres: tests for the network layer behind preload/net/engine.h (net/exchange*.c: the race and hedging), inside the lab.
  *
  * Each test starts its upstreams (faultdns for misbehaving servers,
  * dnsmasq for a real one) on 127.0.0.x, builds a configuration with
